@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The full comparison run, as published in RESULTS.md: the benchmarks with
+# -count, benchstat of ours against scs, the Markdown tables with the
+# targets checked, and the load tests on Redis and on the memory stores.
+#
+#   cd benchmarks && ./run.sh
+#
+# Without REDIS_ADDR it starts a private redis-server (no persistence) on a
+# free loopback port and stops it at the end; with REDIS_ADDR it uses that
+# server and deletes only the keys it wrote. Settings, from the environment:
+#   COUNT=6 BENCHTIME=300ms LOAD_DURATION=20s OUT=results
+set -euo pipefail
+cd "$(dirname "$0")"
+
+COUNT=${COUNT:-6}
+BENCHTIME=${BENCHTIME:-300ms}
+LOAD_DURATION=${LOAD_DURATION:-20s}
+OUT=${OUT:-results}
+mkdir -p "$OUT"
+
+redis_pid=
+cleanup() {
+	if [[ -n $redis_pid ]]; then
+		kill "$redis_pid" 2>/dev/null || true
+		wait "$redis_pid" 2>/dev/null || true
+	fi
+}
+trap cleanup EXIT
+
+if [[ -z ${REDIS_ADDR:-} ]]; then
+	for ((try = 0; try < 20; try++)); do
+		port=$((20000 + RANDOM % 20000))
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			continue
+		fi
+		redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+			--logfile "$OUT/redis.log" >/dev/null 2>&1 &
+		redis_pid=$!
+		for ((i = 0; i < 50; i++)); do
+			[[ $(redis-cli -p "$port" ping 2>/dev/null) == PONG ]] && break
+			sleep 0.1
+		done
+		if [[ $(redis-cli -p "$port" ping 2>/dev/null) == PONG ]]; then
+			export REDIS_ADDR=127.0.0.1:$port
+			break
+		fi
+		kill "$redis_pid" 2>/dev/null || true
+		redis_pid=
+	done
+	if [[ -z ${REDIS_ADDR:-} ]]; then
+		echo "run.sh: could not start redis-server" >&2
+		exit 1
+	fi
+fi
+echo "Redis: $REDIS_ADDR ($(redis-cli -u "redis://$REDIS_ADDR" info server | tr -d '\r' | grep '^redis_version:'))"
+
+benchstat=benchstat
+if ! command -v benchstat >/dev/null; then
+	if [[ -x $(go env GOPATH)/bin/benchstat ]]; then
+		benchstat=$(go env GOPATH)/bin/benchstat
+	else
+		go install golang.org/x/perf/cmd/benchstat@latest
+		benchstat=$(go env GOPATH)/bin/benchstat
+	fi
+fi
+
+{
+	grep -m1 'model name' /proc/cpuinfo
+	echo "cores: $(nproc)"
+	echo "go: $(go version)"
+	echo "load before the run: $(cat /proc/loadavg)"
+} | tee "$OUT/machine.txt"
+
+go test -run '^$' -bench . -benchtime "$BENCHTIME" -count "$COUNT" . | tee "$OUT/bench.txt"
+echo "load after the benchmarks: $(cat /proc/loadavg)" | tee -a "$OUT/machine.txt"
+
+"$benchstat" -col '/lib@(scs ours)' -filter '/lib:(scs OR ours)' "$OUT/bench.txt" | tee "$OUT/benchstat.txt"
+go run ./cmd/benchtable "$OUT/bench.txt" | tee "$OUT/table.md" || true
+
+go run ./cmd/load -store redis -redis "$REDIS_ADDR" -duration "$LOAD_DURATION" | tee "$OUT/load-redis.md"
+go run ./cmd/load -store memory -duration "$LOAD_DURATION" | tee "$OUT/load-memory.md"

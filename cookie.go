@@ -1,0 +1,173 @@
+package sessions
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// idBytes is the number of random bytes in a session ID: 256 bits.
+const idBytes = 32
+
+// idLen is the length of a session ID: idBytes in unpadded base64url.
+const idLen = 43
+
+// newID returns a fresh session ID: 256 bits from crypto/rand, unpadded
+// base64url.
+func newID() (string, error) {
+	var b [idBytes]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// validID reports whether s is the canonical encoding of a session ID: 43
+// characters of the base64url alphabet whose last character carries no stray
+// bits. Anything else is refused before any store call.
+func validID(s string) bool {
+	if len(s) != idLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if b64Value(s[i]) < 0 {
+			return false
+		}
+	}
+	// 43 characters hold 258 bits; the last 2 must be zero in the
+	// canonical encoding of 32 bytes.
+	return b64Value(s[idLen-1])&3 == 0
+}
+
+func b64Value(c byte) int {
+	switch {
+	case c >= 'A' && c <= 'Z':
+		return int(c - 'A')
+	case c >= 'a' && c <= 'z':
+		return int(c-'a') + 26
+	case c >= '0' && c <= '9':
+		return int(c-'0') + 52
+	case c == '-':
+		return 62
+	case c == '_':
+		return 63
+	}
+	return -1
+}
+
+// idHash returns a short, stable hash of a session ID for log records, so
+// that no log line holds a live ID.
+func idHash(id string) string {
+	if id == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:6])
+}
+
+// cookieResult tells what the request's cookie header held.
+type cookieResult uint8
+
+const (
+	cookieAbsent    cookieResult = iota // no cookie of that name
+	cookieValid                         // a well-formed ID
+	cookieMalformed                     // a cookie of that name, but no well-formed ID
+)
+
+// readCookie looks for the cookie called name in the request's Cookie
+// headers without allocating. It returns the first value that is a
+// well-formed session ID.
+func readCookie(h http.Header, name string) (string, cookieResult) {
+	res := cookieAbsent
+	for _, line := range h["Cookie"] {
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimSpace(part)
+			k, v, ok := strings.Cut(part, "=")
+			if !ok || k != name {
+				continue
+			}
+			if n := len(v); n >= 2 && v[0] == '"' && v[n-1] == '"' {
+				v = v[1 : n-1]
+			}
+			if validID(v) {
+				return v, cookieValid
+			}
+			res = cookieMalformed
+		}
+	}
+	return "", res
+}
+
+// cookieConfig holds the attributes of the session cookie.
+type cookieConfig struct {
+	name        string
+	domain      string
+	path        string
+	secure      bool
+	httpOnly    bool
+	sameSite    http.SameSite
+	partitioned bool
+	persist     bool
+}
+
+// effectiveName returns the cookie name with the __Host- prefix added when
+// the cookie qualifies for it (Secure, Path=/, no Domain) and the name has no
+// prefix of its own.
+func (c *cookieConfig) effectiveName() string {
+	if c.secure && c.path == "/" && c.domain == "" &&
+		!strings.HasPrefix(c.name, "__Host-") && !strings.HasPrefix(c.name, "__Secure-") {
+		return "__Host-" + c.name
+	}
+	return c.name
+}
+
+// header returns the Set-Cookie value for id. maxAge > 0 makes a persistent
+// cookie, 0 a browser-session cookie, and < 0 a deleting cookie (Max-Age=0).
+func (c *cookieConfig) header(name, id string, maxAge time.Duration, now time.Time) string {
+	var b strings.Builder
+	b.Grow(len(name) + len(id) + 160)
+	b.WriteString(name)
+	b.WriteByte('=')
+	b.WriteString(id)
+	b.WriteString("; Path=")
+	b.WriteString(c.path)
+	if c.domain != "" {
+		b.WriteString("; Domain=")
+		b.WriteString(c.domain)
+	}
+	switch {
+	case maxAge < 0:
+		b.WriteString("; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT")
+	case maxAge > 0:
+		secs := int64((maxAge + time.Second - 1) / time.Second)
+		b.WriteString("; Max-Age=")
+		b.WriteString(strconv.FormatInt(secs, 10))
+		b.WriteString("; Expires=")
+		b.WriteString(now.Add(time.Duration(secs) * time.Second).UTC().Format(http.TimeFormat))
+	}
+	if c.httpOnly {
+		b.WriteString("; HttpOnly")
+	}
+	if c.secure {
+		b.WriteString("; Secure")
+	}
+	switch c.sameSite {
+	case http.SameSiteLaxMode:
+		b.WriteString("; SameSite=Lax")
+	case http.SameSiteStrictMode:
+		b.WriteString("; SameSite=Strict")
+	case http.SameSiteNoneMode:
+		b.WriteString("; SameSite=None")
+	}
+	if c.partitioned {
+		b.WriteString("; Partitioned")
+	}
+	return b.String()
+}

@@ -1,0 +1,226 @@
+package sessions
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Option configures a Manager. Options are applied in order by New; the
+// defaults below are set in one place, newConfig.
+type Option func(*config)
+
+// ErrorHandlerFunc responds to a request whose session could not be read or
+// committed. err wraps the store's error; when the response headers were
+// already sent, err also wraps ErrHeadersWritten and nothing more can be
+// written to w.
+type ErrorHandlerFunc func(w http.ResponseWriter, r *http.Request, err error)
+
+type config struct {
+	cookie        cookieConfig
+	idleTimeout   time.Duration
+	lifetime      time.Duration
+	touchInterval time.Duration
+	touchSet      bool // touchInterval was given; otherwise derived from idleTimeout
+	commitTimeout time.Duration
+	codec         Codec
+	errorHandler  ErrorHandlerFunc
+	logger        *slog.Logger
+	now           func() time.Time
+}
+
+// newConfig returns the defaults of every option.
+func newConfig() config {
+	return config{
+		cookie: cookieConfig{
+			name:     "session",
+			path:     "/",
+			secure:   true,
+			httpOnly: true,
+			sameSite: http.SameSiteLaxMode,
+			persist:  true,
+		},
+		idleTimeout:   0,
+		lifetime:      24 * time.Hour,
+		commitTimeout: 5 * time.Second,
+		codec:         JSONCodec{},
+		errorHandler:  defaultErrorHandler,
+		logger:        nil, // slog.Default() at the time of each log record
+		now:           time.Now,
+	}
+}
+
+// defaultTouchInterval is the touch interval when WithTouchInterval is not
+// given: a minute, or half the idle timeout when that is shorter.
+func defaultTouchInterval(idle time.Duration) time.Duration {
+	return min(time.Minute, idle/2)
+}
+
+// WithCookieName sets the name of the session cookie. Default: "session".
+// When the cookie is Secure with Path "/" and no Domain (the default), the
+// name gets the "__Host-" prefix, so the default cookie is
+// "__Host-session"; a name that already starts with "__Host-" or
+// "__Secure-" is used as it is.
+func WithCookieName(name string) Option {
+	return func(c *config) { c.cookie.name = name }
+}
+
+// WithDomain sets the cookie's Domain attribute. Default: none, so the
+// cookie is sent to the host that set it only. A Domain rules out the
+// "__Host-" prefix.
+func WithDomain(domain string) Option {
+	return func(c *config) { c.cookie.domain = domain }
+}
+
+// WithPath sets the cookie's Path attribute. Default: "/".
+func WithPath(path string) Option {
+	return func(c *config) { c.cookie.path = path }
+}
+
+// WithSecure sets the cookie's Secure attribute. Default: true. Browsers
+// treat http://localhost as a secure origin, so local development works
+// with the default; turn it off only for plain-HTTP deployments.
+func WithSecure(secure bool) Option {
+	return func(c *config) { c.cookie.secure = secure }
+}
+
+// WithHTTPOnly sets the cookie's HttpOnly attribute. Default: true.
+func WithHTTPOnly(httpOnly bool) Option {
+	return func(c *config) { c.cookie.httpOnly = httpOnly }
+}
+
+// WithSameSite sets the cookie's SameSite attribute. Default:
+// http.SameSiteLaxMode. http.SameSiteDefaultMode leaves the attribute out;
+// http.SameSiteNoneMode needs Secure.
+func WithSameSite(mode http.SameSite) Option {
+	return func(c *config) { c.cookie.sameSite = mode }
+}
+
+// WithPartitioned sets the cookie's Partitioned attribute (CHIPS), for
+// sessions inside third-party iframes. Default: false. It needs Secure.
+func WithPartitioned(partitioned bool) Option {
+	return func(c *config) { c.cookie.partitioned = partitioned }
+}
+
+// WithPersistentCookie chooses between a persistent cookie, which the
+// browser keeps until the session's absolute lifetime ends (Max-Age), and a
+// browser-session cookie, which the browser drops when it closes. Default:
+// true (persistent). Session.RememberMe overrides it for one session.
+func WithPersistentCookie(persistent bool) Option {
+	return func(c *config) { c.cookie.persist = persistent }
+}
+
+// WithIdleTimeout ends a session that has seen no request for d. The
+// timeout slides: a request that reads or writes the session extends it, in
+// steps of the touch interval. Default: 0, no idle timeout.
+func WithIdleTimeout(d time.Duration) Option {
+	return func(c *config) { c.idleTimeout = d }
+}
+
+// WithLifetime sets the absolute lifetime of a session, counted from its
+// creation (or from its last Renew), however active it is. Default: 24
+// hours. It must not be shorter than the idle timeout.
+func WithLifetime(d time.Duration) Option {
+	return func(c *config) { c.lifetime = d }
+}
+
+// WithTouchInterval sets how often a request that only reads a session
+// writes to the store to extend its idle timeout. A read-only request within
+// the interval since the last write costs no write; a session may therefore
+// end up to d before the idle timeout has passed since its last request.
+// Default: one minute, or half the idle timeout when that is shorter. It
+// matters only with an idle timeout and must be shorter than it.
+func WithTouchInterval(d time.Duration) Option {
+	return func(c *config) { c.touchInterval, c.touchSet = d, true }
+}
+
+// WithCommitTimeout bounds each store call the Manager makes: the read of a
+// session and every write at commit. Writes run on a context that the
+// client hanging up does not cancel. Default: 5 seconds.
+func WithCommitTimeout(d time.Duration) Option {
+	return func(c *config) { c.commitTimeout = d }
+}
+
+// WithCodec sets how values are encoded. Default: JSONCodec.
+func WithCodec(codec Codec) Option {
+	return func(c *config) { c.codec = codec }
+}
+
+// WithErrorHandler sets the handler for store failures. Default: a plain
+// "500 Internal Server Error" response, or nothing when the headers were
+// already sent. The Manager writes a log record of the failure either way.
+func WithErrorHandler(h ErrorHandlerFunc) Option {
+	return func(c *config) { c.errorHandler = h }
+}
+
+// WithLogger sets the logger for failures, refused writes and bad input.
+// Default: slog.Default(). Log records carry a short hash of the session ID,
+// never the ID itself.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.logger = l }
+}
+
+// WithClock sets the clock the Manager reads for expiry and metadata, for
+// tests. Default: time.Now. A store's own expiry keeps its own clock.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) { c.now = now }
+}
+
+func defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, ErrHeadersWritten) {
+		return
+	}
+	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+}
+
+// validate returns an error describing the first invalid setting.
+func (c *config) validate() error {
+	ck := &c.cookie
+	switch {
+	case ck.name == "" || strings.ContainsFunc(ck.name, notTokenChar):
+		return fmt.Errorf("cookie name %q is not a valid cookie name", ck.name)
+	case ck.path == "" || ck.path[0] != '/' || strings.ContainsAny(ck.path, ";\r\n"):
+		return fmt.Errorf("cookie path %q must start with / and hold no ';'", ck.path)
+	case strings.ContainsAny(ck.domain, "; \r\n"):
+		return fmt.Errorf("cookie domain %q is not a valid domain", ck.domain)
+	case strings.HasPrefix(ck.name, "__Host-") && (!ck.secure || ck.domain != "" || ck.path != "/"):
+		return fmt.Errorf("cookie name %q has the __Host- prefix, which needs Secure, Path=/ and no Domain", ck.name)
+	case strings.HasPrefix(ck.name, "__Secure-") && !ck.secure:
+		return fmt.Errorf("cookie name %q has the __Secure- prefix, which needs Secure", ck.name)
+	case ck.sameSite == http.SameSiteNoneMode && !ck.secure:
+		return fmt.Errorf("SameSite=None needs Secure")
+	case ck.partitioned && !ck.secure:
+		return fmt.Errorf("a Partitioned cookie needs Secure")
+	case c.lifetime <= 0:
+		return fmt.Errorf("lifetime %v must be positive", c.lifetime)
+	case c.idleTimeout < 0:
+		return fmt.Errorf("idle timeout %v must not be negative", c.idleTimeout)
+	case c.idleTimeout > c.lifetime:
+		return fmt.Errorf("absolute lifetime %v is shorter than the idle timeout %v", c.lifetime, c.idleTimeout)
+	case c.touchInterval < 0:
+		return fmt.Errorf("touch interval %v must not be negative", c.touchInterval)
+	case c.idleTimeout > 0 && c.touchInterval >= c.idleTimeout:
+		return fmt.Errorf("touch interval %v must be shorter than the idle timeout %v", c.touchInterval, c.idleTimeout)
+	case c.commitTimeout <= 0:
+		return fmt.Errorf("commit timeout %v must be positive", c.commitTimeout)
+	case c.codec == nil:
+		return fmt.Errorf("codec is nil")
+	case c.errorHandler == nil:
+		return fmt.Errorf("error handler is nil")
+	case c.now == nil:
+		return fmt.Errorf("clock is nil")
+	}
+	return nil
+}
+
+// notTokenChar reports whether r may not appear in a cookie name (an
+// RFC 7230 token).
+func notTokenChar(r rune) bool {
+	if r <= ' ' || r >= 0x7f {
+		return true
+	}
+	return strings.ContainsRune(`()<>@,;:\"/[]?={}`, r)
+}

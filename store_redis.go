@@ -1,0 +1,334 @@
+package sessions
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisStore is a Store that keeps sessions in Redis. It works with any
+// redis.UniversalClient: a single node (*redis.Client), a Sentinel-managed
+// primary (redis.NewFailoverClient) or a Redis Cluster (*redis.ClusterClient).
+//
+// # Layout
+//
+// A session's record is a hash, one field per session key, with the values
+// stored as the Codec encoded them (JSON by default, readable in redis-cli).
+// A removed session leaves a tombstone, a plain string key. For a session ID
+// the two keys are
+//
+//	<prefix>{<k>}        the record (hash)
+//	<prefix>{<k>}:tomb   the tombstone (string)
+//
+// where the prefix defaults to "session:" (see WithKeyPrefix) and k is the
+// hex SHA-256 of the ID, so that a leaked key listing hands out no live
+// cookies (see WithHashedKeys). The braces are a Redis Cluster hash tag: both
+// keys of a session live in the same slot, which lets one Lua script check
+// the tombstone and change the record atomically on a cluster too.
+//
+// # Expiry
+//
+// Both keys expire through Redis TTLs; nothing needs sweeping. The Manager
+// passes Write a ttl of min(idle timeout, remaining absolute lifetime), and
+// every Write, including a touch, sets the record's TTL to it. Remove is
+// given a ttl of at least the absolute lifetime, so the tombstone outlives
+// every cookie that could still carry the ID. A tombstone is never
+// shortened: Remove keeps an existing tombstone's longer TTL.
+//
+// # Round trips
+//
+// Read, Write, Remove and Exists are one round trip each: one Lua script,
+// sent with EVALSHA. The first call of a script on a server that has not
+// cached it yet costs one more round trip (EVALSHA answered by NOSCRIPT, then
+// EVAL); LoadScripts avoids that at start-up.
+//
+// A RedisStore is safe for concurrent use. It does not own the client:
+// closing the client is the caller's business.
+type RedisStore struct {
+	client redis.UniversalClient
+	opts   redisOptions
+}
+
+// RedisOption configures a RedisStore; pass it to NewRedisStore.
+type RedisOption func(*redisOptions)
+
+type redisOptions struct {
+	prefix string
+	hashed bool
+}
+
+func defaultRedisOptions() redisOptions {
+	return redisOptions{
+		prefix: "session:",
+		hashed: true,
+	}
+}
+
+// WithKeyPrefix sets the prefix of every key the store writes. The default
+// is "session:". Use one prefix per application that shares a Redis
+// database. The prefix must not contain '{' or '}', which would change the
+// cluster hash tag of the keys: NewRedisStore panics if it does.
+func WithKeyPrefix(prefix string) RedisOption {
+	return func(o *redisOptions) { o.prefix = prefix }
+}
+
+// WithHashedKeys sets whether keys are derived from the hex SHA-256 of the
+// session ID (on, the default) or hold the raw ID (off). Hashed keys mean
+// that whoever can list the keys (a replica, a backup, a monitoring tool)
+// learns no ID that a cookie could carry. Raw keys make a session easy to
+// find in redis-cli, at that cost; with raw keys, an ID that is empty or
+// contains '{' or '}' is refused (Read and Exists report no record, Write
+// and Remove an error).
+func WithHashedKeys(on bool) RedisOption {
+	return func(o *redisOptions) { o.hashed = on }
+}
+
+// NewRedisStore returns a Store that keeps sessions in Redis through client.
+// It panics if the options are invalid (a key prefix with '{' or '}').
+func NewRedisStore(client redis.UniversalClient, opts ...RedisOption) *RedisStore {
+	if client == nil {
+		panic("sessions: NewRedisStore: nil client")
+	}
+	o := defaultRedisOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if strings.ContainsAny(o.prefix, "{}") {
+		panic(fmt.Sprintf("sessions: NewRedisStore: key prefix %q contains '{' or '}'", o.prefix))
+	}
+	return &RedisStore{client: client, opts: o}
+}
+
+// Result codes of redisWrite.
+const (
+	redisWriteOK          = 1
+	redisWriteNotFound    = 0
+	redisWriteInvalidated = -1
+)
+
+// KEYS[1] is the record, KEYS[2] the tombstone, in every script.
+var (
+	redisRead = redis.NewScript(`
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return {}
+end
+return redis.call('HGETALL', KEYS[1])
+`)
+
+	// ARGV: replace ("1" or "0"), ttl in ms, number of pairs to set, the
+	// pairs (field, value, ...), then the fields to delete.
+	// unpack is batched: Lua limits how many values one call may take.
+	redisWrite = redis.NewScript(`
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return -1
+end
+local replace = ARGV[1] == '1'
+local nset = tonumber(ARGV[3])
+local setEnd = 3 + 2 * nset
+if replace then
+  redis.call('DEL', KEYS[1])
+elseif redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+local function batched(cmd, from, to, step)
+  for i = from, to, step do
+    redis.call(cmd, KEYS[1], unpack(ARGV, i, math.min(i + step - 1, to)))
+  end
+end
+if tonumber(ARGV[2]) <= 0 then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+batched('HDEL', setEnd + 1, #ARGV, 4000)
+batched('HSET', 4, setEnd, 4000)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`)
+
+	// ARGV[1] is the tombstone's ttl in ms, 0 for none. PTTL is -1 for a
+	// tombstone without expiry and -2 for none. Returns 1 if a live record
+	// was removed, else 0.
+	redisRemove = redis.NewScript(`
+local removed = redis.call('DEL', KEYS[1])
+local ttl = tonumber(ARGV[1])
+local cur = redis.call('PTTL', KEYS[2])
+if ttl > 0 and cur ~= -1 and cur < ttl then
+  redis.call('SET', KEYS[2], '1', 'PX', ttl)
+end
+if removed == 1 and cur == -2 then
+  return 1
+end
+return 0
+`)
+
+	redisExists = redis.NewScript(`
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return 0
+end
+return redis.call('EXISTS', KEYS[1])
+`)
+)
+
+var errRedisRawID = errors.New("sessions: redis store: with raw keys, an ID must be non-empty and contain no '{' or '}'")
+
+// keys returns the record key and the tombstone key of id.
+func (s *RedisStore) keys(id string) ([]string, error) {
+	k := id
+	if s.opts.hashed {
+		sum := sha256.Sum256([]byte(id))
+		k = hex.EncodeToString(sum[:])
+	} else if id == "" || strings.ContainsAny(id, "{}") {
+		return nil, errRedisRawID
+	}
+	rec := s.opts.prefix + "{" + k + "}"
+	return []string{rec, rec + ":tomb"}, nil
+}
+
+// redisMillis converts ttl to whole milliseconds, rounding up; a ttl that
+// is not positive gives 0.
+func redisMillis(ttl time.Duration) int64 {
+	if ttl <= 0 {
+		return 0
+	}
+	ms := int64(ttl / time.Millisecond)
+	if ttl%time.Millisecond != 0 {
+		ms++
+	}
+	return ms
+}
+
+// Read returns the record under id, or ErrNotFound when there is none or id
+// carries a tombstone.
+func (s *RedisStore) Read(ctx context.Context, id string) (Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	keys, err := s.keys(id)
+	if err != nil {
+		return nil, ErrNotFound
+	}
+	vals, err := redisRead.Run(ctx, s.client, keys).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("sessions: redis read: %w", err)
+	}
+	if len(vals) == 0 {
+		return nil, ErrNotFound
+	}
+	if len(vals)%2 != 0 {
+		return nil, fmt.Errorf("sessions: redis read: odd HGETALL reply of %d elements", len(vals))
+	}
+	rec := make(Record, len(vals)/2)
+	for i := 0; i < len(vals); i += 2 {
+		k, ok1 := vals[i].(string)
+		v, ok2 := vals[i+1].(string)
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("sessions: redis read: unexpected reply types %T, %T", vals[i], vals[i+1])
+		}
+		rec[k] = []byte(v)
+	}
+	return rec, nil
+}
+
+// Write applies ch to the record under id and sets its TTL to ttl, in one
+// script: ErrInvalidated if id carries a tombstone, ErrNotFound if ch is not
+// a Replace and no record exists. The ttl is rounded up to whole
+// milliseconds; a ttl that is not positive leaves no record under id, as if
+// it had expired at once (the tombstone and not-found checks still apply).
+func (s *RedisStore) Write(ctx context.Context, id string, ch Change, ttl time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	keys, err := s.keys(id)
+	if err != nil {
+		return err
+	}
+	mode := "0"
+	if ch.Replace {
+		mode = "1"
+	}
+	args := make([]interface{}, 0, 3+2*len(ch.Set)+len(ch.Delete))
+	args = append(args, mode, redisMillis(ttl), len(ch.Set))
+	for k, v := range ch.Set {
+		args = append(args, k, v)
+	}
+	if !ch.Replace {
+		for _, k := range ch.Delete {
+			args = append(args, k)
+		}
+	}
+	code, err := redisWrite.Run(ctx, s.client, keys, args...).Int64()
+	if err != nil {
+		return fmt.Errorf("sessions: redis write: %w", err)
+	}
+	switch code {
+	case redisWriteOK:
+		return nil
+	case redisWriteNotFound:
+		return ErrNotFound
+	case redisWriteInvalidated:
+		return ErrInvalidated
+	default:
+		return fmt.Errorf("sessions: redis write: unexpected script result %d", code)
+	}
+}
+
+// Remove deletes the record under id and leaves a tombstone that lasts at
+// least ttl, in one script. An existing tombstone with a longer TTL keeps
+// it. It returns ErrNotFound, after leaving the tombstone all the same, when
+// no live record was stored under id: of concurrent Removes of one record,
+// exactly one returns nil. A ttl that is not positive deletes the record and
+// leaves no new tombstone.
+func (s *RedisStore) Remove(ctx context.Context, id string, ttl time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	keys, err := s.keys(id)
+	if err != nil {
+		return err
+	}
+	live, err := redisRemove.Run(ctx, s.client, keys, redisMillis(ttl)).Int64()
+	if err != nil {
+		return fmt.Errorf("sessions: redis remove: %w", err)
+	}
+	if live != 1 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// Exists reports whether a record is stored under id and id carries no
+// tombstone, in one script.
+func (s *RedisStore) Exists(ctx context.Context, id string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	keys, err := s.keys(id)
+	if err != nil {
+		return false, nil
+	}
+	n, err := redisExists.Run(ctx, s.client, keys).Int64()
+	if err != nil {
+		return false, fmt.Errorf("sessions: redis exists: %w", err)
+	}
+	return n == 1, nil
+}
+
+// LoadScripts loads the store's Lua scripts into the script cache of the
+// server (of every primary on a Redis Cluster), so that the first call of
+// each method is one round trip instead of two. Calling it is optional: a
+// server that lost its script cache (restart, failover, SCRIPT FLUSH) is
+// handled by falling back to EVAL.
+func (s *RedisStore) LoadScripts(ctx context.Context) error {
+	for _, sc := range []*redis.Script{redisRead, redisWrite, redisRemove, redisExists} {
+		if err := sc.Load(ctx, s.client).Err(); err != nil {
+			return fmt.Errorf("sessions: redis load scripts: %w", err)
+		}
+	}
+	return nil
+}

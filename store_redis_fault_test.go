@@ -1,0 +1,487 @@
+//go:build unix
+
+package sessions
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The fault tests run a redis-server of their own, so that they can stop,
+// freeze and restart it under load.
+
+const (
+	// faultCommitTimeout bounds every store call of the Manager.
+	faultCommitTimeout = 500 * time.Millisecond
+	// faultMaxLatency is the longest any request may take while Redis is
+	// down or frozen: a read and a write, each bounded by the commit
+	// timeout, with a wide margin for the race detector.
+	faultMaxLatency = 3 * time.Second
+)
+
+// redisServer is a redis-server process that a test owns.
+type redisServer struct {
+	t    *testing.T
+	port int
+	dir  string
+	cmd  *exec.Cmd
+	out  bytes.Buffer
+}
+
+func redisServerPath(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but redis-server is not on PATH")
+		}
+		t.Skip("redis-server is not on PATH: skipping the fault tests")
+	}
+	return path
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// newRedisServer returns a server on a free port, not started yet.
+func newRedisServer(t *testing.T) *redisServer {
+	redisServerPath(t)
+	redis.SetLogger(quietRedisLogger{})
+	s := &redisServer{t: t, port: freePort(t), dir: t.TempDir()}
+	t.Cleanup(s.kill)
+	return s
+}
+
+func (s *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
+
+// start runs redis-server and waits until it answers PING.
+func (s *redisServer) start() {
+	s.t.Helper()
+	s.cmd = exec.Command("redis-server", "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", s.dir)
+	s.out.Reset()
+	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.out
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !redisPings(s.addr()) {
+		if time.Now().After(deadline) {
+			s.kill()
+			s.t.Fatalf("redis-server on %s did not answer PING:\n%s", s.addr(), s.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// kill ends the process at once (a crash: the data is lost).
+func (s *redisServer) kill() {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGCONT)
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.cmd = nil
+}
+
+// freeze stops the process without closing its connections: Redis hangs.
+func (s *redisServer) freeze() {
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *redisServer) thaw() {
+	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func redisPings(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(200 * time.Millisecond))
+	if _, err := io.WriteString(c, "PING\r\n"); err != nil {
+		return false
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	return err == nil && strings.HasPrefix(line, "+PONG")
+}
+
+// go-redis logs every failed dial to stderr; the fault tests fail on
+// purpose, thousands of times.
+type quietRedisLogger struct{}
+
+func (quietRedisLogger) Printf(context.Context, string, ...interface{}) {}
+
+// faultClient is a go-redis client with the short timeouts a service with a
+// bounded commit timeout uses.
+func faultClient(t *testing.T, addr string) *redis.Client {
+	c := redis.NewClient(&redis.Options{
+		Addr:                  addr,
+		DialTimeout:           200 * time.Millisecond,
+		ReadTimeout:           200 * time.Millisecond,
+		WriteTimeout:          200 * time.Millisecond,
+		PoolTimeout:           300 * time.Millisecond,
+		ContextTimeoutEnabled: true,
+		MaxRetries:            1,
+		MinRetryBackoff:       10 * time.Millisecond,
+		MaxRetryBackoff:       50 * time.Millisecond,
+	})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// faultServer is an HTTP server under a Manager whose panics and error-log
+// lines are collected.
+type faultServer struct {
+	*httptest.Server
+	m      *Manager
+	logs   logBuffer
+	errLog logBuffer
+}
+
+// faultApp: /set?k=K&v=N sets K to the int N, /get?k=K writes K's value,
+// /none never touches the session.
+func newFaultServer(t *testing.T, st Store) *faultServer {
+	fs := &faultServer{}
+	fs.m = New(st, WithSecure(false), WithIdleTimeout(30*time.Minute), WithCommitTimeout(faultCommitTimeout),
+		WithLogger(slog.New(slog.NewTextHandler(&fs.logs, nil))))
+	mux := http.NewServeMux()
+	mux.HandleFunc("/set", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("v"))
+		Get(r).Set(r.URL.Query().Get("k"), n)
+	})
+	mux.HandleFunc("/get", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, strconv.Itoa(Get(r).GetInt(r.URL.Query().Get("k"))))
+	})
+	mux.HandleFunc("/none", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	fs.Server = httptest.NewUnstartedServer(fs.m.Handler(mux))
+	fs.Config.ErrorLog = log.New(&fs.errLog, "", 0)
+	fs.Start()
+	t.Cleanup(func() {
+		fs.Close()
+		if strings.Contains(fs.errLog.String(), "panic") {
+			t.Errorf("the server panicked:\n%s", fs.errLog.String())
+		}
+	})
+	return fs
+}
+
+// faultResult is one request's outcome.
+type faultResult struct {
+	status  int
+	id      string // the session ID the response set, if any
+	deleted bool
+	took    time.Duration
+	err     error
+}
+
+var faultHTTP = &http.Client{Timeout: 10 * time.Second}
+
+func (fs *faultServer) do(path, id string) faultResult {
+	start := time.Now()
+	req, err := http.NewRequest(http.MethodGet, fs.URL+path, nil)
+	if err != nil {
+		return faultResult{err: err}
+	}
+	if id != "" {
+		req.Header.Set("Cookie", fs.m.CookieName()+"="+id)
+	}
+	resp, err := faultHTTP.Do(req)
+	if err != nil {
+		return faultResult{err: err, took: time.Since(start)}
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	res := faultResult{status: resp.StatusCode, took: time.Since(start)}
+	for _, c := range resp.Cookies() {
+		if c.Name == fs.m.CookieName() {
+			res.id, res.deleted = c.Value, c.MaxAge < 0
+		}
+	}
+	return res
+}
+
+// TestRedisFaultNotRunning: with no Redis at all, every request that needs
+// the store gets the error handler's 500 within the commit timeout, and a
+// request that does not need it is served.
+func TestRedisFaultNotRunning(t *testing.T) {
+	srv := newRedisServer(t)
+	st := NewRedisStore(faultClient(t, srv.addr()))
+	fs := newFaultServer(t, st)
+
+	if _, err := st.Read(context.Background(), testID(t)); err == nil || errors.Is(err, ErrNotFound) {
+		t.Fatalf("Read with Redis down gave %v, want a connection error (never ErrNotFound: that would drop a live session)", err)
+	}
+	for _, tc := range []struct {
+		path   string
+		cookie bool
+		status int
+	}{
+		{"/none", true, http.StatusOK},
+		{"/get?k=a", false, http.StatusOK},
+		{"/set?k=a&v=1", false, http.StatusInternalServerError},
+		{"/get?k=a", true, http.StatusInternalServerError},
+		{"/set?k=a&v=1", true, http.StatusInternalServerError},
+	} {
+		id := ""
+		if tc.cookie {
+			id = testID(t)
+		}
+		res := fs.do(tc.path, id)
+		if res.err != nil {
+			t.Fatalf("GET %s: %v", tc.path, res.err)
+		}
+		if res.status != tc.status {
+			t.Errorf("GET %s (cookie %v) with Redis down: status %d, want %d", tc.path, tc.cookie, res.status, tc.status)
+		}
+		if res.id != "" {
+			t.Errorf("GET %s (cookie %v) with Redis down set a session cookie", tc.path, tc.cookie)
+		}
+		if res.took > faultMaxLatency {
+			t.Errorf("GET %s took %v with Redis down, want at most %v", tc.path, res.took, faultMaxLatency)
+		}
+		t.Logf("Redis down: GET %-14s cookie=%-5v -> %d in %v", tc.path, tc.cookie, res.status, res.took.Round(time.Millisecond))
+	}
+	if !strings.Contains(fs.logs.String(), "level=ERROR") {
+		t.Errorf("the failures left no error log record:\n%s", fs.logs.String())
+	}
+
+	srv.start()
+	res := fs.do("/set?k=a&v=1", "")
+	if res.status != http.StatusOK || res.id == "" {
+		t.Fatalf("once Redis runs, a new session gives status %d and cookie %q, want 200 and a cookie", res.status, res.id)
+	}
+	if res := fs.do("/get?k=a", res.id); res.status != http.StatusOK {
+		t.Fatalf("once Redis runs, a read gives status %d", res.status)
+	}
+}
+
+// faultAck is a write that a worker saw acknowledged with a 2xx.
+type faultAck struct {
+	id, key string
+	value   int
+	epoch   int64 // the epoch when the request started
+}
+
+// TestRedisFaultOutageUnderLoad freezes Redis (SIGSTOP: connections hang),
+// thaws it, then kills it (a crash that loses the data, as there is no
+// persistence) and restarts it, all under a load of concurrent requests.
+// Every request ends within the bound with 200 or 500; every write answered
+// 200 is in Redis afterwards (checked before the crash for the writes made
+// before it); the service recovers after each fault.
+func TestRedisFaultOutageUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault test under load skipped in -short mode")
+	}
+	srv := newRedisServer(t)
+	srv.start()
+	client := faultClient(t, srv.addr())
+	st := NewRedisStore(client)
+	fs := newFaultServer(t, st)
+	check := NewRedisStore(redis.NewClient(&redis.Options{Addr: srv.addr()}))
+	t.Cleanup(func() { check.client.Close() })
+
+	const workers = 8
+	const (
+		up         = "up"
+		frozen     = "frozen"     // SIGSTOP: connections hang
+		down       = "down"       // killed, not restarted yet
+		recovering = "recovering" // thawed or restarted, less than settle ago
+		settle     = 500 * time.Millisecond
+	)
+	var (
+		epoch atomic.Int64 // 0: before the crash check, 1: unverifiable, 2: after the restart
+		state atomic.Value
+		stop  atomic.Bool
+		mu    sync.Mutex
+		acks  []faultAck
+		stats = map[string]int{}
+		worst time.Duration
+		wg    sync.WaitGroup
+	)
+	// lastOK and lastFail record, per worker, when the last request started
+	// that succeeded or failed, for the recovery checks.
+	type window struct{ ok, fail time.Time }
+	state.Store(up)
+	windows := make([]window, workers)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := ""
+			for i := 0; !stop.Load(); i++ {
+				path := fmt.Sprintf("/set?k=w%d-%d&v=%d", w, i, i)
+				if i%3 == 2 {
+					path = fmt.Sprintf("/get?k=w%d-%d", w, i-1)
+				}
+				ep, before, start := epoch.Load(), state.Load(), time.Now()
+				res := fs.do(path, id)
+				phase := "mixed"
+				if state.Load() == before {
+					phase = before.(string)
+				}
+				mu.Lock()
+				if res.took > worst {
+					worst = res.took
+				}
+				stats[fmt.Sprintf("%s %s %d", phase, path[:4], res.status)]++
+				switch {
+				case res.err != nil:
+					t.Errorf("GET %s: %v", path, res.err)
+				case res.took > faultMaxLatency:
+					t.Errorf("GET %s took %v, want at most %v", path, res.took, faultMaxLatency)
+				case res.status != http.StatusOK && res.status != http.StatusInternalServerError:
+					t.Errorf("GET %s: status %d, want 200 or 500", path, res.status)
+				case res.status == http.StatusOK && path[:4] == "/set" && (phase == frozen || phase == down):
+					t.Errorf("GET %s: 200 while Redis was %s from start to end of the request", path, phase)
+				case res.status != http.StatusOK && phase == up:
+					t.Errorf("GET %s: status %d while Redis was up", path, res.status)
+				}
+				if res.status == http.StatusOK {
+					windows[w].ok = start
+				} else {
+					windows[w].fail = start
+				}
+				if res.id != "" && !res.deleted {
+					id = res.id
+				}
+				if res.status == http.StatusOK && path[:4] == "/set" {
+					acks = append(acks, faultAck{id: id, key: fmt.Sprintf("w%d-%d", w, i), value: i, epoch: ep})
+				}
+				mu.Unlock()
+				time.Sleep(5 * time.Millisecond)
+			}
+		}()
+	}
+	t.Cleanup(func() { stop.Store(true); wg.Wait() })
+
+	// verify checks that every acknowledged write of the given epoch is in
+	// Redis, and returns how many it checked.
+	verify := func(ep int64) int {
+		t.Helper()
+		mu.Lock()
+		var mine []faultAck
+		for _, a := range acks {
+			if a.epoch == ep {
+				mine = append(mine, a)
+			}
+		}
+		mu.Unlock()
+		for _, a := range mine {
+			rec, err := check.Read(context.Background(), a.id)
+			if err != nil {
+				t.Errorf("session %s, acknowledged write %s=%d: Read gave %v", idHash(a.id), a.key, a.value, err)
+				continue
+			}
+			if got := string(rec[a.key]); got != strconv.Itoa(a.value) {
+				t.Errorf("session %s: acknowledged write %s=%d, but Redis holds %q", idHash(a.id), a.key, a.value, got)
+			}
+		}
+		return len(mine)
+	}
+	// recovered checks that every worker's requests that started at least
+	// settle after t0 all succeeded, and that there were some.
+	recovered := func(what string, t0 time.Time, settle time.Duration) {
+		t.Helper()
+		mu.Lock()
+		defer mu.Unlock()
+		for w, win := range windows {
+			if !win.ok.After(t0.Add(settle)) {
+				t.Errorf("%s: worker %d had no successful request started %v after Redis was back", what, w, settle)
+			}
+			if win.fail.After(t0.Add(settle)) {
+				t.Errorf("%s: worker %d had a failed request started %v after Redis was back", what, w, settle)
+			}
+		}
+	}
+
+	time.Sleep(time.Second)
+	srv.freeze()
+	state.Store(frozen)
+	time.Sleep(1500 * time.Millisecond)
+	state.Store(recovering)
+	srv.thaw()
+	thawed := time.Now()
+	time.Sleep(settle)
+	state.Store(up)
+	time.Sleep(time.Second)
+	recovered("after SIGSTOP/SIGCONT", thawed, settle)
+
+	epoch.Store(1)
+	before := verify(0)
+
+	srv.kill()
+	state.Store(down)
+	time.Sleep(1500 * time.Millisecond)
+	state.Store(recovering)
+	srv.start()
+	restarted := time.Now()
+	epoch.Store(2)
+	time.Sleep(settle)
+	state.Store(up)
+	time.Sleep(time.Second)
+	recovered("after kill and restart", restarted, settle)
+
+	stop.Store(true)
+	wg.Wait()
+	after := verify(2)
+
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("acknowledged writes verified in Redis: %d before the crash, %d after the restart; slowest request %v",
+		before, after, worst.Round(time.Millisecond))
+	for _, k := range faultStatKeys(stats) {
+		t.Logf("  %-16s %d", k, stats[k])
+	}
+	if before == 0 || after == 0 {
+		t.Errorf("too few acknowledged writes to check: %d before the crash, %d after", before, after)
+	}
+	for _, k := range []string{"frozen /set 500", "down /set 500"} {
+		if stats[k] == 0 {
+			t.Errorf("no request saw %q: the outage was not exercised", k)
+		}
+	}
+}
+
+func faultStatKeys(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

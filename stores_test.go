@@ -1,0 +1,246 @@
+package sessions
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestMain keeps the default logger quiet: tests that check log records pass
+// their own logger.
+func TestMain(m *testing.M) {
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	os.Exit(m.Run())
+}
+
+// storeFactory names a Store that the HTTP guarantee tests run against.
+// Other test files append to storeFactories (the Redis stores).
+type storeFactory struct {
+	name string
+	// new returns a fresh, isolated store and registers its own cleanup.
+	new func(t *testing.T) Store
+}
+
+var storeFactories = []storeFactory{{
+	name: "memory",
+	new: func(t *testing.T) Store {
+		s := NewMemoryStore()
+		t.Cleanup(func() { s.Close() })
+		return s
+	},
+}}
+
+// forEachStore runs f as a subtest against every registered store.
+func forEachStore(t *testing.T, f func(t *testing.T, newStore func(t *testing.T) Store)) {
+	t.Helper()
+	for _, sf := range storeFactories {
+		t.Run(sf.name, func(t *testing.T) { f(t, sf.new) })
+	}
+}
+
+// countingStore counts the calls made to the Store it wraps.
+type countingStore struct {
+	Store
+	reads, writes, removes, exists atomic.Int64
+	mu                             sync.Mutex
+	changes                        []Change
+}
+
+func (c *countingStore) Read(ctx context.Context, id string) (Record, error) {
+	c.reads.Add(1)
+	return c.Store.Read(ctx, id)
+}
+
+func (c *countingStore) Write(ctx context.Context, id string, ch Change, ttl time.Duration) error {
+	c.writes.Add(1)
+	c.mu.Lock()
+	c.changes = append(c.changes, ch)
+	c.mu.Unlock()
+	return c.Store.Write(ctx, id, ch, ttl)
+}
+
+func (c *countingStore) Remove(ctx context.Context, id string, ttl time.Duration) error {
+	c.removes.Add(1)
+	return c.Store.Remove(ctx, id, ttl)
+}
+
+func (c *countingStore) Exists(ctx context.Context, id string) (bool, error) {
+	c.exists.Add(1)
+	return c.Store.Exists(ctx, id)
+}
+
+type counts struct{ reads, writes, removes int64 }
+
+// take returns the counts since the last call and resets them.
+func (c *countingStore) take() counts {
+	return counts{c.reads.Swap(0), c.writes.Swap(0), c.removes.Swap(0)}
+}
+
+// testClock is a settable clock for WithClock.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newTestClock() *testClock { return &testClock{now: time.Now()} }
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// logBuffer collects log records for assertions.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+func (l *logBuffer) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// client talks to a test server and carries one session cookie by hand (the
+// default cookie is Secure, which net/http/cookiejar withholds on http).
+type client struct {
+	t    *testing.T
+	url  string
+	name string
+	id   string
+}
+
+func newClient(t *testing.T, srv *httptest.Server, m *Manager) *client {
+	return &client{t: t, url: srv.URL, name: m.CookieName()}
+}
+
+// result is what a request returned.
+type result struct {
+	status    int
+	body      string
+	setCookie []string
+	cookies   []*http.Cookie
+	header    http.Header
+}
+
+// cookieID returns the session ID the response set, "" if none, and
+// whether the response deleted the cookie.
+func (r result) cookieID(name string) (id string, deleted bool) {
+	for _, c := range r.cookies {
+		if c.Name != name {
+			continue
+		}
+		if c.MaxAge < 0 {
+			return "", true
+		}
+		return c.Value, false
+	}
+	return "", false
+}
+
+// do sends a request with the client's cookie and applies the response's
+// cookie to the client, as a browser would.
+func (c *client) do(method, path string) result {
+	c.t.Helper()
+	res := send(c.t, method, c.url+path, c.name, c.id)
+	if id, deleted := res.cookieID(c.name); deleted {
+		c.id = ""
+	} else if id != "" {
+		c.id = id
+	}
+	return res
+}
+
+func (c *client) get(path string) result { return c.do(http.MethodGet, path) }
+
+// send makes one request carrying the cookie name=id (none when id is "").
+// It is safe to call from any goroutine: failures are reported with Error.
+func send(t *testing.T, method, url, name, id string) result {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Error(err)
+		return result{}
+	}
+	if id != "" {
+		req.Header.Set("Cookie", name+"="+id)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Error(err)
+		return result{}
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Error(err)
+	}
+	return result{status: resp.StatusCode, body: string(b), setCookie: resp.Header.Values("Set-Cookie"), cookies: resp.Cookies(), header: resp.Header}
+}
+
+// appHandler is the handler most HTTP tests use:
+//
+//	/login?user=U   sets "user" and renews the ID
+//	/get?k=K        writes the string under K
+//	/set?k=K&v=V    sets K to the string V
+//	/logout         destroys the session
+//	/none           never touches the session
+func appHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		s := Get(r)
+		s.Set("user", r.URL.Query().Get("user"))
+		s.Renew()
+	})
+	mux.HandleFunc("/get", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, Get(r).GetString(r.URL.Query().Get("k")))
+	})
+	mux.HandleFunc("/set", func(w http.ResponseWriter, r *http.Request) {
+		Get(r).Set(r.URL.Query().Get("k"), r.URL.Query().Get("v"))
+	})
+	mux.HandleFunc("/logout", func(w http.ResponseWriter, r *http.Request) {
+		Get(r).Destroy()
+	})
+	mux.HandleFunc("/none", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	})
+	return mux
+}
+
+// serve starts a test server running h under m.
+func serve(t *testing.T, m *Manager, h http.Handler) *httptest.Server {
+	srv := httptest.NewServer(m.Handler(h))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// readRecord reads id straight from the store.
+func readRecord(t *testing.T, st Store, id string) (Record, error) {
+	t.Helper()
+	return st.Read(context.Background(), id)
+}
