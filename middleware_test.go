@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -72,6 +73,9 @@ func TestStreamingFlush(t *testing.T) {
 		<-release
 		io.WriteString(w, "second\n")
 	}))
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock) // runs before the server's cleanup
 	resp, err := http.Get(srv.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +89,7 @@ func TestStreamingFlush(t *testing.T) {
 	if err != nil || line != "first\n" {
 		t.Fatalf("first chunk %q, %v", line, err)
 	}
-	close(release)
+	unblock()
 	line, _ = br.ReadString('\n')
 	if line != "second\n" {
 		t.Fatalf("second chunk %q", line)

@@ -48,6 +48,15 @@ import (
 // cached it yet costs one more round trip (EVALSHA answered by NOSCRIPT, then
 // EVAL); LoadScripts avoids that at start-up.
 //
+// # Timeouts
+//
+// The Manager bounds each store call with its commit timeout (see
+// WithCommitTimeout) through the call's context. go-redis honours a
+// context's deadline on the connection only with ContextTimeoutEnabled set
+// in the client's options; otherwise its own ReadTimeout and WriteTimeout
+// (3 s by default) bound a hung server, so keep them below the commit
+// timeout.
+//
 // A RedisStore is safe for concurrent use. It does not own the client:
 // closing the client is the caller's business.
 type RedisStore struct {

@@ -1,0 +1,57 @@
+// Command redis serves the demo application on the Redis store.
+//
+//	go run ./examples/redis -redis redis://127.0.0.1:6379/0 -port 8080
+//
+// The address comes from -redis, else from REDIS_URL, else
+// redis://127.0.0.1:6379/0.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessionkit/sessions"
+	"github.com/sessionkit/sessions/examples/internal/demoapp"
+)
+
+func main() {
+	def := os.Getenv("REDIS_URL")
+	if def == "" {
+		def = "redis://127.0.0.1:6379/0"
+	}
+	url := flag.String("redis", def, "Redis URL (default from REDIS_URL)")
+	port := flag.Int("port", 8080, "port to listen on, on localhost")
+	flag.Parse()
+
+	opts, err := redis.ParseURL(*url)
+	if err != nil {
+		log.Fatalf("bad Redis URL %q: %v", *url, err)
+	}
+	opts.ContextTimeoutEnabled = true
+	client := redis.NewClient(opts)
+	defer client.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := client.Ping(ctx).Err(); err != nil {
+		fmt.Fprintf(os.Stderr, "Redis is not reachable at %s: %v\nStart one (redis-server) or pass -redis / REDIS_URL.\n", opts.Addr, err)
+		os.Exit(1)
+	}
+	store := sessions.NewRedisStore(client)
+	if err := store.LoadScripts(ctx); err != nil {
+		log.Fatalf("loading the session scripts into Redis: %v", err)
+	}
+	m := sessions.New(store,
+		sessions.WithIdleTimeout(30*time.Minute),
+		sessions.WithLifetime(12*time.Hour),
+	)
+	if err := demoapp.Serve(*port, demoapp.Routes(m)); err != nil {
+		log.Fatal(err)
+	}
+}
