@@ -314,7 +314,7 @@ func table(w io.Writer, res map[key]result, group string, libs, runs []string, r
 					fmt.Fprintf(w, " |")
 					continue
 				}
-				fmt.Fprintf(w, " %s | %s | %s |", ns(r["ns/op"]), num(r["B/op"]), num(r["allocs/op"]))
+				fmt.Fprintf(w, " %s | %.0f | %.0f |", ns(r["ns/op"]), r["B/op"], r["allocs/op"])
 				if redis {
 					fmt.Fprintf(w, " %s |", num(r["cmds/op"]))
 				}

@@ -1,0 +1,136 @@
+package benchmarks
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessionkit/sessions/benchmarks/internal/kit"
+)
+
+func modes() []string { return []string{"serial", "parallel"} }
+
+// BenchmarkMemory compares the libraries on stores that need no server:
+// ours and scs on their memory stores, gorilla/sessions on its CookieStore
+// (client-side: gorilla has no server-side memory store).
+func BenchmarkMemory(b *testing.B) {
+	libs := []struct {
+		name string
+		new  func() *kit.Lib
+	}{
+		{"ours", kit.OursMemory},
+		{"scs", kit.SCSMemory},
+		{"gorilla-cookie", kit.GorillaCookie},
+	}
+	for _, sc := range scenarios {
+		for _, l := range libs {
+			for _, mode := range modes() {
+				b.Run(fmt.Sprintf("sc=%s/lib=%s/run=%s", sc.name, l.name, mode), func(b *testing.B) {
+					lib := l.new()
+					defer lib.Close()
+					run(b, benchCase{lib: lib, sc: sc, parallelism: 1}, mode == "parallel")
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkRedis compares the libraries on Redis, all through go-redis v9
+// clients with the same settings, and counts the commands each sends.
+func BenchmarkRedis(b *testing.B) {
+	libs := []struct {
+		name string
+		new  func(e *redisEnv) (*kit.Lib, error)
+	}{
+		{"ours", func(e *redisEnv) (*kit.Lib, error) {
+			return kit.OursRedis(context.Background(), e.client, e.prefix+"ours:")
+		}},
+		{"scs", func(e *redisEnv) (*kit.Lib, error) { return kit.SCSRedis(e.client, e.prefix+"scs:"), nil }},
+		{"gorilla", func(e *redisEnv) (*kit.Lib, error) { return kit.GorillaRedis(e.client, e.prefix+"gorilla:"), nil }},
+	}
+	e := getRedis(b)
+	for _, sc := range scenarios {
+		for _, l := range libs {
+			for _, mode := range modes() {
+				b.Run(fmt.Sprintf("redis=%s/sc=%s/lib=%s/run=%s", e.label, sc.name, l.name, mode), func(b *testing.B) {
+					lib, err := l.new(e)
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer lib.Close()
+					run(b, benchCase{lib: lib, sc: sc, redis: e, parallelism: redisParallelism}, mode == "parallel")
+				})
+			}
+		}
+	}
+}
+
+// floorWriteScript is the smallest atomic write: one SET with an expiry,
+// sent as EVALSHA like every write of a store that checks something first.
+var floorWriteScript = redis.NewScript(`redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1`)
+
+// floorValue is about the size of a small session record.
+var floorValue = strings.Repeat("x", 96)
+
+// BenchmarkBare is the floor of every scenario: the bare net/http handler,
+// which writes the same body, without any session library.
+func BenchmarkBare(b *testing.B) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
+	lib := kit.Custom("bare", "none", map[kit.Op]http.Handler{kit.Untouched: h})
+	for _, mode := range modes() {
+		b.Run("run="+mode, func(b *testing.B) {
+			run(b, benchCase{lib: lib, sc: floorScenario, parallelism: 1}, mode == "parallel")
+		})
+	}
+}
+
+// BenchmarkRedisFloor is the physical floor of the Redis scenarios: the
+// bare handler plus the raw go-redis round trips a scenario needs, on the
+// same client and server. 1GET is one GET (a read), 1EVALSHA one scripted
+// SET with an expiry (a write), 2 is both (a read and a write), 3 is a
+// GET and two EVALSHAs.
+func BenchmarkRedisFloor(b *testing.B) {
+	e := getRedis(b)
+	ctx := context.Background()
+	key := e.prefix + "floor:" + "{k}"
+	if err := e.client.Set(ctx, key, floorValue, 0).Err(); err != nil {
+		b.Fatal(err)
+	}
+	if err := floorWriteScript.Load(ctx, e.client).Err(); err != nil {
+		b.Fatal(err)
+	}
+	get := func(ctx context.Context) error { return e.client.Get(ctx, key).Err() }
+	write := func(ctx context.Context) error {
+		return floorWriteScript.EvalSha(ctx, e.client, []string{key}, floorValue, 1800000).Err()
+	}
+	floors := []struct {
+		name string
+		ops  []func(context.Context) error
+	}{
+		{"1GET", []func(context.Context) error{get}},
+		{"1EVALSHA", []func(context.Context) error{write}},
+		{"2", []func(context.Context) error{get, write}},
+		{"3", []func(context.Context) error{get, write, write}},
+	}
+	for _, f := range floors {
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			for _, op := range f.ops {
+				if err := op(r.Context()); err != nil {
+					http.Error(w, err.Error(), http.StatusInternalServerError)
+					return
+				}
+			}
+			w.Write([]byte("ok"))
+		})
+		lib := kit.Custom("floor", "redis", map[kit.Op]http.Handler{kit.Untouched: h})
+		for _, mode := range modes() {
+			b.Run(fmt.Sprintf("redis=%s/rt=%s/run=%s", e.label, f.name, mode), func(b *testing.B) {
+				run(b, benchCase{lib: lib, sc: floorScenario, redis: e, parallelism: redisParallelism}, mode == "parallel")
+			})
+		}
+	}
+}
