@@ -27,8 +27,8 @@
 //     wins; Clear replaces the whole record.
 //   - A request that never uses its session costs no store call; one that
 //     only reads costs one read and no write (except one touch per touch
-//     interval under an idle timeout); one that changes it costs one read and
-//     one write.
+//     interval under an idle timeout); one that changes it costs one write of
+//     the changed keys, and one read only if it reads.
 //   - Changes are written before the response headers go out, without
 //     buffering the body, and on a context that the client hanging up does
 //     not cancel.

@@ -185,7 +185,10 @@ func (s *Session) commit(late bool) (string, error) {
 		cookie = m.cfg.cookie.header(m.name, "", -1, m.cfg.now())
 	}
 	if !s.loaded {
-		return cookie, nil
+		if len(s.pending) == 0 {
+			return cookie, nil
+		}
+		return s.commitBlind(late)
 	}
 	switch {
 	case s.renew && s.id != "":
@@ -249,6 +252,7 @@ func (s *Session) commitNew(set map[string][]byte) (string, error) {
 	now := m.cfg.now()
 	set[keyCreated] = formatMillis(now)
 	set[keyTouched] = set[keyCreated]
+	set[keyDeadline] = formatMillis(now.Add(m.cfg.lifetime))
 	if s.persist != m.cfg.cookie.persist || s.persistChanged {
 		set[keyPersist] = persistValue(s.persist)
 	}
@@ -260,6 +264,59 @@ func (s *Session) commitNew(set map[string][]byte) (string, error) {
 	s.id, s.rec, s.created, s.touched = id, set, now, now
 	s.pending, s.cleared, s.renew, s.persistChanged = nil, false, false, false
 	return s.cookieHeader(now), nil
+}
+
+// commitBlind writes the changes of a request that never read its session
+// under the cookie's ID, in one store call. The store refuses it if the
+// session is gone; then the values start a new session, if the cookie can
+// still be set. The ttl is the idle timeout (or the lifetime): the record's
+// deadline metadata, written when the session was created, keeps the built-in
+// stores from extending it past the absolute lifetime, and every read checks
+// that lifetime again.
+func (s *Session) commitBlind(late bool) (string, error) {
+	m := s.m
+	now := m.cfg.now()
+	ch := Change{Set: make(map[string][]byte, len(s.pending)+1)}
+	for k, v := range s.pending {
+		if v == nil {
+			ch.Delete = append(ch.Delete, k)
+		} else {
+			ch.Set[k] = v
+		}
+	}
+	ch.Set[keyTouched] = formatMillis(now)
+	ttl := m.cfg.lifetime
+	if m.cfg.idleTimeout > 0 {
+		ttl = m.cfg.idleTimeout
+	}
+	ctx, cancel := m.storeContext(s.ctx)
+	err := m.store.Write(ctx, s.cookieID, ch, ttl)
+	cancel()
+	switch {
+	case err == nil:
+		s.pending = nil
+		return "", nil
+	case errors.Is(err, ErrInvalidated):
+		m.refused(s.ctx, s.cookieID, err)
+		s.loaded = true
+		s.startNew()
+		s.pending = nil
+		return "", nil
+	case errors.Is(err, ErrNotFound):
+		m.log(slog.LevelDebug, "session not found: a new session starts", s.cookieID)
+		s.loaded = true
+		s.startNew()
+		if late {
+			s.pending = nil
+			return "", fmt.Errorf("sessions: new session: %w", ErrHeadersWritten)
+		}
+		if !s.hasPendingValues() {
+			s.pending = nil
+			return "", nil
+		}
+		return s.commitNew(s.values())
+	}
+	return "", fmt.Errorf("sessions: write: %w", err)
 }
 
 // commitRenew moves the session to a fresh ID. The old ID is removed first:
@@ -302,6 +359,7 @@ func (s *Session) commitExisting(late bool, cookie *string) error {
 	if s.cleared {
 		ch = Change{Replace: true, Set: s.values()}
 		ch.Set[keyCreated] = formatMillis(s.created)
+		ch.Set[keyDeadline] = formatMillis(s.created.Add(m.cfg.lifetime))
 		if s.persist != m.cfg.cookie.persist {
 			ch.Set[keyPersist] = persistValue(s.persist)
 		}

@@ -38,8 +38,9 @@ func TestStoreCallsPerRequest(t *testing.T) {
 			{"read-only inside touch interval", "/get?k=a", 30 * time.Second, counts{1, 0, 0}, false},
 			{"read-only after touch interval", "/get?k=a", 45 * time.Second, counts{1, 1, 0}, false},
 			{"read-only right after a touch", "/get?k=a", time.Second, counts{1, 0, 0}, false},
-			{"modified", "/set?k=b&v=2", 0, counts{1, 1, 0}, false},
-			{"same value again", "/set?k=b&v=2", 0, counts{1, 0, 0}, false},
+			{"write-only", "/set?k=b&v=2", 0, counts{0, 1, 0}, false},
+			{"read, then write", "/rset?k=b&v=3", 0, counts{1, 1, 0}, false},
+			{"read, then write the same value", "/rset?k=b&v=3", 0, counts{1, 0, 0}, false},
 			{"renew", "/login?user=u", 0, counts{1, 1, 1}, true},
 			{"destroy", "/logout", 0, counts{0, 0, 1}, true},
 			{"untouched after logout", "/none", 0, counts{0, 0, 0}, false},
@@ -280,4 +281,50 @@ func TestHandlerPanicCommitsNothing(t *testing.T) {
 	if n := st.take(); n.writes != 0 {
 		t.Fatalf("a panicking handler committed %d writes", n.writes)
 	}
+}
+
+// TestWriteOnlyRequests: a request that only writes costs one store call and
+// never outlives the absolute lifetime: the store caps the record's expiry at
+// the deadline kept in its metadata, and a write past it starts a new
+// session. A write-only request with an unknown ID never adopts it.
+func TestWriteOnlyRequests(t *testing.T) {
+	forEachStore(t, func(t *testing.T, newStore func(t *testing.T) Store) {
+		st := &countingStore{Store: newStore(t)}
+		m := New(st, WithLifetime(time.Second))
+		srv := serve(t, m, appHandler())
+		c := newClient(t, srv, m)
+		start := time.Now()
+		c.get("/set?k=a&v=1")
+		first := c.id
+
+		time.Sleep(600*time.Millisecond - time.Since(start))
+		st.take()
+		if res := c.get("/set?k=b&v=2"); len(res.setCookie) != 0 {
+			t.Fatalf("write-only request on a live session sent Set-Cookie %q", res.setCookie)
+		}
+		if n := st.take(); n != (counts{0, 1, 0}) {
+			t.Fatalf("write-only request: store calls %+v, want one write", n)
+		}
+
+		time.Sleep(1300*time.Millisecond - time.Since(start))
+		c.get("/set?k=c&v=3")
+		if c.id == first {
+			t.Fatal("a write-only request after the absolute lifetime kept the old ID: the store extended the record past its deadline")
+		}
+		if got := c.get("/get?k=a").body; got != "" {
+			t.Fatalf("old value %q survived the absolute lifetime", got)
+		}
+		if got := c.get("/get?k=c").body; got != "3" {
+			t.Fatalf("the new session lacks the write that started it: %q", got)
+		}
+
+		unknown, _ := newID()
+		res := send(t, http.MethodGet, srv.URL+"/set?k=a&v=1", c.name, unknown)
+		if id, _ := res.cookieID(c.name); id == "" || id == unknown {
+			t.Fatalf("write-only request with an unknown ID: cookie %q", res.setCookie)
+		}
+		if ok, _ := st.Exists(context.Background(), unknown); ok {
+			t.Fatal("the unknown ID was created")
+		}
+	})
 }

@@ -20,15 +20,17 @@ var ErrNoValue = errors.New("sessions: no value under key")
 // Keys that start with reservedPrefix hold the Manager's metadata.
 const (
 	reservedPrefix = "__"
-	keyCreated     = "__created" // creation (or last Renew) time, Unix milliseconds
-	keyTouched     = "__touched" // last write, Unix milliseconds
-	keyPersist     = "__persist" // "1" persistent cookie, "0" browser-session cookie
+	keyCreated     = "__created"  // creation (or last Renew) time, Unix milliseconds
+	keyTouched     = "__touched"  // last write, Unix milliseconds
+	keyPersist     = "__persist"  // "1" persistent cookie, "0" browser-session cookie
+	keyDeadline    = "__deadline" // end of the absolute lifetime, Unix milliseconds
 )
 
 // Session is the session of one request. Get it with Get or FromContext.
 //
 // A Session is loaded lazily: the first call that needs a value reads the
-// store, once; a request that never uses its session costs no store call.
+// store, once; a request that never uses its session costs no store call,
+// and one that only calls Set and Delete costs one write and no read.
 // Changes are kept in the Session and written by the Manager in one store
 // call when the response starts, before its headers go out, or when the
 // handler returns. Only the keys the request changed are written, so
@@ -80,6 +82,7 @@ func (s *Session) load() {
 	case err != nil:
 		s.loadErr = fmt.Errorf("sessions: read: %w", err)
 		s.startNew()
+		s.pending = nil
 		return
 	}
 	created, ok1 := parseMillis(rec[keyCreated])
@@ -150,17 +153,20 @@ func (s *Session) Get(key string) any {
 }
 
 // Set stores value under key. It is written to the store when the response
-// starts. Setting the value a key already holds changes nothing. Set panics
-// if key starts with "__", which is reserved for the Manager's metadata. If
-// the codec cannot encode value, nothing is stored and the request's
-// commit fails with the encoding error.
+// starts. Set panics if key starts with "__", which is reserved for the
+// Manager's metadata. If the codec cannot encode value, nothing is stored
+// and the request's commit fails with the encoding error.
+//
+// Set does not read the session: a request that only writes costs one store
+// call, a write of the changed keys that the store refuses if the session
+// is gone (then a new session with a fresh ID gets the values). Once the
+// session was read, setting the value a key already holds changes nothing.
 func (s *Session) Set(key string, value any) {
 	checkKey(key)
 	b, err := s.m.cfg.codec.Encode(value)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.load()
-	if s.loadErr != nil {
+	if !s.writable() {
 		return
 	}
 	if err != nil {
@@ -169,18 +175,22 @@ func (s *Session) Set(key string, value any) {
 		}
 		return
 	}
-	if cur, ok := s.lookup(key); ok && bytes.Equal(cur, b) {
+	if cur, ok := s.lookup(key); ok && s.loaded && bytes.Equal(cur, b) {
 		return
 	}
 	s.markPending(key, b)
 }
 
-// Delete removes the value under key, if any.
+// Delete removes the value under key, if any. Like Set, it does not read the
+// session.
 func (s *Session) Delete(key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.load()
-	if s.loadErr != nil {
+	if !s.writable() {
+		return
+	}
+	if !s.loaded {
+		s.markPending(key, nil)
 		return
 	}
 	if _, ok := s.lookup(key); !ok {
@@ -191,6 +201,16 @@ func (s *Session) Delete(key string) {
 	} else {
 		delete(s.pending, key)
 	}
+}
+
+// writable reports whether the session may take a change: it could be read,
+// or it was not read yet. A session without a cookie is "read" at no cost.
+// s.mu must be held.
+func (s *Session) writable() bool {
+	if s.cookieID == "" {
+		s.load()
+	}
+	return s.loadErr == nil
 }
 
 // Has reports whether the session holds a value under key.
@@ -398,9 +418,20 @@ func formatMillis(t time.Time) []byte {
 	return strconv.AppendInt(nil, t.UnixMilli(), 10)
 }
 
+// parseMillis parses metadata written by formatMillis: positive decimal Unix
+// milliseconds. It does not allocate.
 func parseMillis(b []byte) (time.Time, bool) {
-	ms, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil || ms <= 0 {
+	if len(b) == 0 || len(b) > 15 {
+		return time.Time{}, false
+	}
+	var ms int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return time.Time{}, false
+		}
+		ms = ms*10 + int64(c-'0')
+	}
+	if ms == 0 {
 		return time.Time{}, false
 	}
 	return time.UnixMilli(ms), true

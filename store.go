@@ -83,6 +83,14 @@ func (ch Change) Apply(r Record) Record {
 // The Manager always passes a positive ttl; a store treats a ttl of zero or
 // less as "expires at once". Expiry needs millisecond precision at least.
 //
+// The Manager keeps the end of a session's absolute lifetime in its record,
+// under the key "__deadline" (Unix milliseconds, in decimal). A request that
+// only writes does not read the session first, so its Write carries the idle
+// timeout as ttl; the built-in stores cap the expiry at the deadline, and
+// treat a delta to a record past it as a write to a missing record. A store
+// that does not may keep such a record a little longer, but never serves it:
+// the Manager checks the lifetime on every read.
+//
 // The package sessionstest checks an implementation against this contract
 // with one call: sessionstest.Run(t, newStore).
 //

@@ -141,8 +141,9 @@ func (s *MemoryStore) Read(ctx context.Context, id string) (Record, error) {
 }
 
 // Write applies ch to the record under id and sets its expiry to ttl from
-// now, following the rules of Store.Write. A non-positive ttl leaves no
-// record under id.
+// now, following the rules of Store.Write, but never past the session's
+// absolute deadline (see Store); a delta to a record past its deadline gives
+// ErrNotFound. A non-positive ttl leaves no record under id.
 func (s *MemoryStore) Write(ctx context.Context, id string, ch Change, ttl time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -169,6 +170,13 @@ func (s *MemoryStore) Write(ctx context.Context, id string, ch Change, ttl time.
 		return ErrNotFound
 	case !ch.IsTouch():
 		e.rec = ch.Apply(e.rec)
+	}
+	if left, ok := untilDeadline(e.rec); ok && left < ttl {
+		if left <= 0 && !ch.Replace {
+			delete(sh.records, id)
+			return ErrNotFound
+		}
+		ttl = left
 	}
 	e.expires = addTTL(now, ttl)
 	if e.expires <= now {
@@ -297,4 +305,15 @@ func (sh *memoryShard) notePeak() {
 	if n := len(sh.records) + len(sh.tombs); n > sh.peak {
 		sh.peak = n
 	}
+}
+
+// untilDeadline returns the time left until the absolute deadline that the
+// Manager keeps in a record's metadata, if the record has one. A store never
+// keeps a record past it.
+func untilDeadline(rec Record) (time.Duration, bool) {
+	dl, ok := parseMillis(rec[keyDeadline])
+	if !ok {
+		return 0, false
+	}
+	return time.Until(dl), true
 }

@@ -36,17 +36,25 @@ import (
 //
 // Both keys expire through Redis TTLs; nothing needs sweeping. The Manager
 // passes Write a ttl of min(idle timeout, remaining absolute lifetime), and
-// every Write, including a touch, sets the record's TTL to it. Remove is
+// every Write, including a touch, sets the record's TTL to it. A request
+// that only writes has not read the session's lifetime, so it passes the
+// idle timeout: the Write script caps the TTL at the deadline the record
+// keeps under "__deadline", read with the server's clock, and refuses a
+// delta to a record past it as a write to a missing record. Remove is
 // given a ttl of at least the absolute lifetime, so the tombstone outlives
 // every cookie that could still carry the ID. A tombstone is never
 // shortened: Remove keeps an existing tombstone's longer TTL.
 //
 // # Round trips
 //
-// Read, Write, Remove and Exists are one round trip each: one Lua script,
-// sent with EVALSHA. The first call of a script on a server that has not
-// cached it yet costs one more round trip (EVALSHA answered by NOSCRIPT, then
-// EVAL); LoadScripts avoids that at start-up.
+// Read, Write, Remove and Exists are one round trip each. Write, Remove and
+// Exists are one Lua script each, sent with EVALSHA; the first call of a
+// script on a server that has not cached it yet costs one more round trip
+// (EVALSHA answered by NOSCRIPT, then EVAL), which LoadScripts avoids at
+// start-up. Read is a plain HGETALL: a record never coexists with its
+// tombstone, because Remove deletes the record in the script that sets the
+// tombstone and Write refuses to create one while it lasts, so the read need
+// not look at the tombstone.
 //
 // # Timeouts
 //
@@ -123,13 +131,6 @@ const (
 
 // KEYS[1] is the record, KEYS[2] the tombstone, in every script.
 var (
-	redisRead = redis.NewScript(`
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  return {}
-end
-return redis.call('HGETALL', KEYS[1])
-`)
-
 	// ARGV: replace ("1" or "0"), ttl in ms, number of pairs to set, the
 	// pairs (field, value, ...), then the fields to delete.
 	// unpack is batched: Lua limits how many values one call may take.
@@ -156,7 +157,23 @@ if tonumber(ARGV[2]) <= 0 then
 end
 batched('HDEL', setEnd + 1, #ARGV, 4000)
 batched('HSET', 4, setEnd, 4000)
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local ttl = tonumber(ARGV[2])
+local deadline = tonumber(redis.call('HGET', KEYS[1], '__deadline'))
+if deadline then
+  local t = redis.call('TIME')
+  local left = deadline - (tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+  if left < ttl then
+    ttl = left
+  end
+  if ttl <= 0 then
+    redis.call('DEL', KEYS[1])
+    if replace then
+      return 1
+    end
+    return 0
+  end
+end
+redis.call('PEXPIRE', KEYS[1], ttl)
 return 1
 `)
 
@@ -186,16 +203,34 @@ return redis.call('EXISTS', KEYS[1])
 
 var errRedisRawID = errors.New("sessions: redis store: with raw keys, an ID must be non-empty and contain no '{' or '}'")
 
-// keys returns the record key and the tombstone key of id.
-func (s *RedisStore) keys(id string) ([]string, error) {
-	k := id
+// recordKey returns the key of id's record: <prefix>{<k>}.
+func (s *RedisStore) recordKey(id string) (string, error) {
+	var b []byte
 	if s.opts.hashed {
 		sum := sha256.Sum256([]byte(id))
-		k = hex.EncodeToString(sum[:])
-	} else if id == "" || strings.ContainsAny(id, "{}") {
-		return nil, errRedisRawID
+		b = make([]byte, 0, len(s.opts.prefix)+2+2*len(sum)+1)
+		b = append(b, s.opts.prefix...)
+		b = append(b, '{')
+		b = hex.AppendEncode(b, sum[:])
+	} else {
+		if id == "" || strings.ContainsAny(id, "{}") {
+			return "", errRedisRawID
+		}
+		b = make([]byte, 0, len(s.opts.prefix)+2+len(id)+1)
+		b = append(b, s.opts.prefix...)
+		b = append(b, '{')
+		b = append(b, id...)
 	}
-	rec := s.opts.prefix + "{" + k + "}"
+	b = append(b, '}')
+	return string(b), nil
+}
+
+// keys returns the record key and the tombstone key of id.
+func (s *RedisStore) keys(id string) ([]string, error) {
+	rec, err := s.recordKey(id)
+	if err != nil {
+		return nil, err
+	}
 	return []string{rec, rec + ":tomb"}, nil
 }
 
@@ -212,33 +247,25 @@ func redisMillis(ttl time.Duration) int64 {
 	return ms
 }
 
-// Read returns the record under id, or ErrNotFound when there is none or id
-// carries a tombstone.
+// Read returns the record under id, or ErrNotFound when there is none (a
+// removed session has none). It is one HGETALL.
 func (s *RedisStore) Read(ctx context.Context, id string) (Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	keys, err := s.keys(id)
+	key, err := s.recordKey(id)
 	if err != nil {
 		return nil, ErrNotFound
 	}
-	vals, err := redisRead.Run(ctx, s.client, keys).Slice()
+	vals, err := s.client.HGetAll(ctx, key).Result()
 	if err != nil {
 		return nil, fmt.Errorf("sessions: redis read: %w", err)
 	}
 	if len(vals) == 0 {
 		return nil, ErrNotFound
 	}
-	if len(vals)%2 != 0 {
-		return nil, fmt.Errorf("sessions: redis read: odd HGETALL reply of %d elements", len(vals))
-	}
-	rec := make(Record, len(vals)/2)
-	for i := 0; i < len(vals); i += 2 {
-		k, ok1 := vals[i].(string)
-		v, ok2 := vals[i+1].(string)
-		if !ok1 || !ok2 {
-			return nil, fmt.Errorf("sessions: redis read: unexpected reply types %T, %T", vals[i], vals[i+1])
-		}
+	rec := make(Record, len(vals))
+	for k, v := range vals {
 		rec[k] = []byte(v)
 	}
 	return rec, nil
@@ -334,7 +361,7 @@ func (s *RedisStore) Exists(ctx context.Context, id string) (bool, error) {
 // server that lost its script cache (restart, failover, SCRIPT FLUSH) is
 // handled by falling back to EVAL.
 func (s *RedisStore) LoadScripts(ctx context.Context) error {
-	for _, sc := range []*redis.Script{redisRead, redisWrite, redisRemove, redisExists} {
+	for _, sc := range []*redis.Script{redisWrite, redisRemove, redisExists} {
 		if err := sc.Load(ctx, s.client).Err(); err != nil {
 			return fmt.Errorf("sessions: redis load scripts: %w", err)
 		}

@@ -207,7 +207,8 @@ func send(t *testing.T, method, url, name, id string) result {
 //
 //	/login?user=U   sets "user" and renews the ID
 //	/get?k=K        writes the string under K
-//	/set?k=K&v=V    sets K to the string V
+//	/set?k=K&v=V    sets K to the string V, without reading
+//	/rset?k=K&v=V   writes the string under K, then sets K to V
 //	/logout         destroys the session
 //	/none           never touches the session
 func appHandler() http.Handler {
@@ -222,6 +223,12 @@ func appHandler() http.Handler {
 	})
 	mux.HandleFunc("/set", func(w http.ResponseWriter, r *http.Request) {
 		Get(r).Set(r.URL.Query().Get("k"), r.URL.Query().Get("v"))
+	})
+	mux.HandleFunc("/rset", func(w http.ResponseWriter, r *http.Request) {
+		s := Get(r)
+		k := r.URL.Query().Get("k")
+		io.WriteString(w, s.GetString(k))
+		s.Set(k, r.URL.Query().Get("v"))
 	})
 	mux.HandleFunc("/logout", func(w http.ResponseWriter, r *http.Request) {
 		Get(r).Destroy()
