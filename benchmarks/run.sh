@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The full comparison run, as published in RESULTS.md: COUNT passes of the
+# The full comparison run, as published in ../BENCHMARKS.md: COUNT passes of the
 # benchmarks, benchstat of ours against scs, the Markdown tables with the
 # targets checked, and the load tests on Redis and on the memory stores.
 #
