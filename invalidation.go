@@ -34,10 +34,12 @@ func (s *Session) Destroy() {
 	switch {
 	case s.id != "":
 		s.destroyID = s.id
-	case s.cookieID != "" && !s.loaded:
+	case s.cookieID != "":
+		// Not read, unknown, expired, or unreadable (store down): the ID
+		// the browser holds gets its tombstone all the same.
 		s.destroyID = s.cookieID
 	}
-	s.loaded, s.loadErr = true, nil
+	s.loaded, s.loadErr, s.encodeErr = true, nil, nil
 	s.startNew()
 	s.pending, s.cleared, s.renew, s.persistChanged = nil, false, false, false
 }
@@ -50,8 +52,14 @@ func (s *Session) Destroy() {
 //
 // If a concurrent request destroyed or renewed the session first, Renew is
 // refused like any write to a tombstoned ID: the values are not carried over
-// to a new ID. Renew has no effect on a session that could not be read,
-// and fails with ErrHeadersWritten after the response headers were sent.
+// to a new ID. The values moved are the ones this request read plus its own
+// changes: a concurrent request's write to the old ID that lands between this
+// request's read and its commit is not carried over. The old ID is removed
+// before the new one is written, so a store failure in between ends the
+// session (and goes to the error handler) rather than leaving the old ID
+// live. Renew has no effect on a session that could not be read, and fails
+// with ErrHeadersWritten, dropping the request's changes, after the response
+// headers were sent.
 func (s *Session) Renew() {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -13,8 +13,9 @@ import (
 )
 
 // ErrHeadersWritten is wrapped by the error given to the error handler when a
-// commit failed after the response headers were sent: a new session or a
-// renewed ID cannot reach the browser then, so nothing was stored.
+// commit failed after the response headers were sent: a store failure then, or
+// a change that needed a cookie (a new session, a renewed ID), which cannot
+// reach the browser any more and so was not stored.
 var ErrHeadersWritten = errors.New("sessions: response headers already written")
 
 // errCommitFailed is returned by writes to a response that the error handler
@@ -34,10 +35,12 @@ type Manager struct {
 //
 // New panics if store is nil or an option is invalid: a lifetime shorter
 // than the idle timeout, a touch interval not shorter than the idle timeout,
-// a non-positive lifetime or commit timeout, a cookie name that is not a
-// token, a "__Host-" name with a Domain or without Secure, a "__Secure-"
-// name, SameSite=None or Partitioned without Secure. These are programming
-// errors, found when the program starts.
+// a negative duration, a non-positive lifetime or commit timeout, a cookie
+// name that is not a token, a path that does not start with "/", a
+// "__Host-" name with a Domain, a Path other than "/" or without Secure, a
+// "__Secure-" name without Secure, SameSite=None or Partitioned without
+// Secure, a nil codec, error handler or clock. These are programming errors,
+// found when the program starts.
 func New(store Store, opts ...Option) *Manager {
 	if store == nil {
 		panic("sessions.New: store is nil")
@@ -132,8 +135,8 @@ func (m *Manager) logger() *slog.Logger {
 	return slog.Default()
 }
 
-func (m *Manager) log(level slog.Level, msg, id string) {
-	m.logger().LogAttrs(context.Background(), level, msg, slog.String("session", idHash(id)))
+func (m *Manager) log(ctx context.Context, level slog.Level, msg, id string) {
+	m.logger().LogAttrs(ctx, level, msg, slog.String("session", idHash(id)))
 }
 
 // storeContext returns the context for a store call: not cancelled when the
@@ -303,7 +306,7 @@ func (s *Session) commitBlind(late bool) (string, error) {
 		s.pending = nil
 		return "", nil
 	case errors.Is(err, ErrNotFound):
-		m.log(slog.LevelDebug, "session not found: a new session starts", s.cookieID)
+		m.log(s.ctx, slog.LevelDebug, "session not found: a new session starts", s.cookieID)
 		s.loaded = true
 		s.startNew()
 		if late {
@@ -452,6 +455,10 @@ func (w *responseWriter) commitHeaders() bool {
 	cookie, err := w.s.commit(false)
 	if err != nil {
 		w.failed = true
+		h := w.rw.Header()
+		for k := range h {
+			delete(h, k)
+		}
 		w.s.m.fail(w.rw, w.r, w.s, err)
 		return false
 	}

@@ -14,9 +14,11 @@ import (
 type Option func(*config)
 
 // ErrorHandlerFunc responds to a request whose session could not be read or
-// committed. err wraps the store's error; when the response headers were
+// committed. err wraps the cause: the store's error, a value the codec could
+// not encode, or a failure to generate an ID. When the response headers were
 // already sent, err also wraps ErrHeadersWritten and nothing more can be
-// written to w.
+// written to w; otherwise the handler's headers have been cleared and the
+// error handler writes the whole response.
 type ErrorHandlerFunc func(w http.ResponseWriter, r *http.Request, err error)
 
 type config struct {
@@ -164,7 +166,9 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithClock sets the clock the Manager reads for expiry and metadata, for
-// tests. Default: time.Now. A store's own expiry keeps its own clock.
+// tests. Default: time.Now. It must follow real time closely: stores expire
+// records by their own clocks, and the built-in stores compare the deadline
+// the Manager writes into each record with theirs.
 func WithClock(now func() time.Time) Option {
 	return func(c *config) { c.now = now }
 }

@@ -76,7 +76,7 @@ func (s *Session) load() {
 	cancel()
 	switch {
 	case errors.Is(err, ErrNotFound):
-		m.log(slog.LevelDebug, "session not found: a new session starts", s.cookieID)
+		m.log(s.ctx, slog.LevelDebug, "session not found: a new session starts", s.cookieID)
 		s.startNew()
 		return
 	case err != nil:
@@ -88,14 +88,25 @@ func (s *Session) load() {
 	created, ok1 := parseMillis(rec[keyCreated])
 	touched, ok2 := parseMillis(rec[keyTouched])
 	if !ok1 || !ok2 {
-		m.log(slog.LevelWarn, "session record is corrupt (metadata missing or unreadable): a new session starts", s.cookieID)
+		m.log(s.ctx, slog.LevelWarn, "session record is corrupt (metadata missing or unreadable): a new session starts", s.cookieID)
 		s.startNew()
 		return
 	}
 	now := m.cfg.now()
-	if !now.Before(created.Add(m.cfg.lifetime)) ||
+	deadline := created.Add(m.cfg.lifetime)
+	if d, ok := parseMillis(rec[keyDeadline]); ok && d.Before(deadline) {
+		deadline = d
+	}
+	if !now.Before(deadline) ||
 		(m.cfg.idleTimeout > 0 && !now.Before(touched.Add(m.cfg.idleTimeout))) {
-		m.log(slog.LevelDebug, "session expired: a new session starts", s.cookieID)
+		// The store still has it (its clock or its expiry differs from
+		// ours): tombstone it, so that no write-only request, which does
+		// not read, can write to it again.
+		m.log(s.ctx, slog.LevelDebug, "session expired: a new session starts", s.cookieID)
+		if _, err := m.remove(s.ctx, s.cookieID); err != nil {
+			m.logger().LogAttrs(s.ctx, slog.LevelWarn, "removing an expired session failed",
+				slog.String("session", idHash(s.cookieID)), slog.Any("error", err))
+		}
 		s.startNew()
 		return
 	}
@@ -160,7 +171,9 @@ func (s *Session) Get(key string) any {
 // Set does not read the session: a request that only writes costs one store
 // call, a write of the changed keys that the store refuses if the session
 // is gone (then a new session with a fresh ID gets the values). Once the
-// session was read, setting the value a key already holds changes nothing.
+// session was read, setting the value the key held when it was read changes
+// nothing: the request's commit does not write that key, so a concurrent
+// request's write to it stands.
 func (s *Session) Set(key string, value any) {
 	checkKey(key)
 	b, err := s.m.cfg.codec.Encode(value)
@@ -182,8 +195,10 @@ func (s *Session) Set(key string, value any) {
 }
 
 // Delete removes the value under key, if any. Like Set, it does not read the
-// session.
+// session, and it panics on a reserved key. Once the session was read,
+// deleting a key it did not hold changes nothing.
 func (s *Session) Delete(key string) {
+	checkKey(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.writable() {

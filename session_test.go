@@ -148,12 +148,19 @@ func TestPopVariants(t *testing.T) {
 
 func TestReservedKeyPanics(t *testing.T) {
 	m := New(NewMemoryStore())
-	defer func() {
-		if r := recover(); r == nil || !strings.Contains(r.(string), "reserved") {
-			t.Fatalf("Set of a reserved key: recover() = %v", r)
-		}
-	}()
-	run(m, "", func(s *Session) { s.Set("__created", 1) })
+	for name, f := range map[string]func(s *Session){
+		"Set":    func(s *Session) { s.Set("__created", 1) },
+		"Delete": func(s *Session) { s.Delete("__deadline") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(r.(string), "reserved") {
+					t.Fatalf("%s of a reserved key: recover() = %v", name, r)
+				}
+			}()
+			run(m, "", f)
+		})
+	}
 }
 
 func TestGetWithoutMiddlewarePanics(t *testing.T) {
@@ -569,4 +576,65 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		}
 	}()
 	New(nil)
+}
+
+// TestDestroySticksWhatever: Destroy tombstones the browser's ID even when
+// the read failed or a value could not be encoded earlier in the request.
+func TestDestroySticksWhatever(t *testing.T) {
+	cases := map[string]func(s *Session){
+		"after a failed read": func(s *Session) { s.GetString("a"); s.Destroy() },
+		"after an unencodable value": func(s *Session) {
+			s.Set("ch", make(chan int))
+			s.Destroy()
+		},
+		"without a read": func(s *Session) { s.Destroy() },
+	}
+	for name, f := range cases {
+		t.Run(name, func(t *testing.T) {
+			mem := NewMemoryStore()
+			_, id := run(New(mem), "", func(s *Session) { s.Set("a", "1") })
+			st := &failingStore{Store: mem, failRead: name == "after a failed read"}
+			w, _ := run(New(st), id, f)
+			if w.Code != http.StatusOK || !strings.Contains(w.Header().Get("Set-Cookie"), "Max-Age=0") {
+				t.Fatalf("status %d, Set-Cookie %q: want 200 and a deleting cookie", w.Code, w.Header().Get("Set-Cookie"))
+			}
+			if ok, _ := mem.Exists(context.Background(), id); ok {
+				t.Fatal("the session survived Destroy")
+			}
+		})
+	}
+}
+
+// TestExpiredRecordIsRemoved: a record the store still serves but whose
+// lifetime has passed by the Manager's clock is tombstoned on read, so a
+// later write-only request cannot write to it.
+func TestExpiredRecordIsRemoved(t *testing.T) {
+	clock := newTestClock()
+	st := NewMemoryStore()
+	m := New(st, WithLifetime(time.Hour), WithClock(clock.Now))
+	_, id := run(m, "", func(s *Session) { s.Set("a", "1") })
+	clock.Advance(2 * time.Hour)
+	run(m, id, func(s *Session) { s.GetString("a") })
+	if ok, _ := st.Exists(context.Background(), id); ok {
+		t.Fatal("expired record still stored after a read found it expired")
+	}
+	run(m, id, func(s *Session) { s.Set("b", "2") })
+	if ok, _ := st.Exists(context.Background(), id); ok {
+		t.Fatal("a write-only request wrote to the expired session")
+	}
+}
+
+// TestFailedCommitReplacesHeaders: the error handler's response does not
+// carry the headers the handler had set for its own response.
+func TestFailedCommitReplacesHeaders(t *testing.T) {
+	st := &failingStore{Store: NewMemoryStore(), failWrite: true}
+	m := New(st)
+	w := newRecorder()
+	m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		Get(r).Set("a", "1")
+		http.Redirect(w, r, "/next", http.StatusSeeOther)
+	})).ServeHTTP(w, newRequest(""))
+	if w.Code != http.StatusInternalServerError || w.Header().Get("Location") != "" {
+		t.Fatalf("status %d, Location %q: want a plain 500", w.Code, w.Header().Get("Location"))
+	}
 }

@@ -47,14 +47,18 @@ import (
 //
 // # Round trips
 //
-// Read, Write, Remove and Exists are one round trip each. Write, Remove and
-// Exists are one Lua script each, sent with EVALSHA; the first call of a
-// script on a server that has not cached it yet costs one more round trip
-// (EVALSHA answered by NOSCRIPT, then EVAL), which LoadScripts avoids at
-// start-up. Read is a plain HGETALL: a record never coexists with its
-// tombstone, because Remove deletes the record in the script that sets the
-// tombstone and Write refuses to create one while it lasts, so the read need
-// not look at the tombstone.
+// Read, Write, Remove and Exists are one round trip each: one Lua script,
+// sent with EVALSHA. The first call of a script on a server that has not
+// cached it yet costs one more round trip (EVALSHA answered by NOSCRIPT, then
+// EVAL); LoadScripts avoids that at start-up. Scripts run on the primary, so
+// a client that routes read-only commands to replicas (ReadOnly,
+// RouteByLatency, RouteRandomly) never serves a stale copy of a removed
+// session.
+//
+// Deployment: use a maxmemory policy that does not evict keys with a TTL
+// (noeviction, or allkeys-* with room to spare), since an evicted tombstone
+// no longer refuses writes; and Redis 5 or later (the Write script reads
+// TIME before writing).
 //
 // # Timeouts
 //
@@ -131,6 +135,19 @@ const (
 
 // KEYS[1] is the record, KEYS[2] the tombstone, in every script.
 var (
+	// The tombstone check is redundant while the store's own scripts are
+	// the only writers (Remove deletes the record as it sets the tombstone,
+	// and Write refuses to create one while it lasts); it stays as a guard.
+	// A script, unlike a plain HGETALL, always runs on the primary, even
+	// with a client that routes read-only commands to replicas, so a Read
+	// never sees a replica's stale copy of a removed session.
+	redisRead = redis.NewScript(`
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return {}
+end
+return redis.call('HGETALL', KEYS[1])
+`)
+
 	// ARGV: replace ("1" or "0"), ttl in ms, number of pairs to set, the
 	// pairs (field, value, ...), then the fields to delete.
 	// unpack is batched: Lua limits how many values one call may take.
@@ -247,26 +264,29 @@ func redisMillis(ttl time.Duration) int64 {
 	return ms
 }
 
-// Read returns the record under id, or ErrNotFound when there is none (a
-// removed session has none). It is one HGETALL.
+// Read returns the record under id, or ErrNotFound when there is none or id
+// carries a tombstone. It is one script: the tombstone check and HGETALL.
 func (s *RedisStore) Read(ctx context.Context, id string) (Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	key, err := s.recordKey(id)
+	keys, err := s.keys(id)
 	if err != nil {
 		return nil, ErrNotFound
 	}
-	vals, err := s.client.HGetAll(ctx, key).Result()
+	vals, err := redisRead.Run(ctx, s.client, keys).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("sessions: redis read: %w", err)
 	}
 	if len(vals) == 0 {
 		return nil, ErrNotFound
 	}
-	rec := make(Record, len(vals))
-	for k, v := range vals {
-		rec[k] = []byte(v)
+	if len(vals)%2 != 0 {
+		return nil, fmt.Errorf("sessions: redis read: odd HGETALL reply of %d elements", len(vals))
+	}
+	rec := make(Record, len(vals)/2)
+	for i := 0; i < len(vals); i += 2 {
+		rec[vals[i]] = []byte(vals[i+1])
 	}
 	return rec, nil
 }
@@ -361,7 +381,7 @@ func (s *RedisStore) Exists(ctx context.Context, id string) (bool, error) {
 // server that lost its script cache (restart, failover, SCRIPT FLUSH) is
 // handled by falling back to EVAL.
 func (s *RedisStore) LoadScripts(ctx context.Context) error {
-	for _, sc := range []*redis.Script{redisWrite, redisRemove, redisExists} {
+	for _, sc := range []*redis.Script{redisRead, redisWrite, redisRemove, redisExists} {
 		if err := sc.Load(ctx, s.client).Err(); err != nil {
 			return fmt.Errorf("sessions: redis load scripts: %w", err)
 		}
