@@ -271,7 +271,8 @@ type benchCase struct {
 }
 
 // run measures c serially or with b.RunParallel, and reports cmds/op (Redis
-// commands per request) and setcookie/op (the share of responses that set
+// commands per request), rtt/op (Redis round trips per request: a pipeline
+// or transaction is one) and setcookie/op (the share of responses that set
 // a cookie).
 func run(b *testing.B, c benchCase, parallel bool) {
 	h := c.lib.Handler(c.sc.op)
@@ -328,12 +329,12 @@ func run(b *testing.B, c benchCase, parallel bool) {
 		mu.Unlock()
 	}
 
-	var cmds0 int64
+	var cmds0, trips0 int64
 	runtime.GC()
 	b.ReportAllocs()
 	b.ResetTimer()
 	if c.redis != nil {
-		cmds0 = c.redis.counter.Load()
+		cmds0, trips0 = c.redis.counter.Load(), c.redis.counter.Trips()
 	}
 	if !parallel {
 		cl := newClientFor()
@@ -360,6 +361,7 @@ func run(b *testing.B, c benchCase, parallel bool) {
 	b.StopTimer()
 	if c.redis != nil {
 		b.ReportMetric(float64(c.redis.counter.Load()-cmds0)/float64(b.N), "cmds/op")
+		b.ReportMetric(float64(c.redis.counter.Trips()-trips0)/float64(b.N), "rtt/op")
 	}
 	b.ReportMetric(float64(setCookie)/float64(b.N), "setcookie/op")
 	if errs > 0 {

@@ -219,17 +219,17 @@ func main() {
 			}
 			worst := ""
 			for _, l := range redisLibs[1:] {
-				if r, ok := get("Redis", sc, l, run); ok && o["cmds/op"] > r["cmds/op"] {
-					worst += fmt.Sprintf(" %s %s", l, num(r["cmds/op"]))
+				if r, ok := get("Redis", sc, l, run); ok && o["rtt/op"] > r["rtt/op"] {
+					worst += fmt.Sprintf(" %s %s", l, num(r["rtt/op"]))
 				}
 			}
 			others := ""
 			for _, l := range redisLibs[1:] {
 				if r, ok := get("Redis", sc, l, run); ok {
-					others += fmt.Sprintf(", %s %s", l, num(r["cmds/op"]))
+					others += fmt.Sprintf(", %s %s", l, num(r["rtt/op"]))
 				}
 			}
-			c.check(worst == "", "Redis %s %s: ours %s cmds/op%s", sc, run, num(o["cmds/op"]), others)
+			c.check(worst == "", "Redis %s %s: ours %s round trips/op%s", sc, run, num(o["rtt/op"]), others)
 		}
 	}
 	for _, run := range runs {
@@ -237,7 +237,7 @@ func main() {
 			c.check(o["cmds/op"] == 0, "Redis CookieUntouched %s: ours sends %s commands (want 0)", run, num(o["cmds/op"]))
 		}
 		if o, ok := get("Redis", "CookieRead", "ours", run); ok {
-			c.check(o["cmds/op"] <= 1, "Redis CookieRead %s with an idle timeout: ours sends %s commands, the read only (no write)", run, num(o["cmds/op"]))
+			c.check(o["rtt/op"] <= 1, "Redis CookieRead %s with an idle timeout: ours makes %s round trips, the read only (no write)", run, num(o["rtt/op"]))
 		}
 	}
 	// Redis time against the floor and scs.
@@ -286,7 +286,7 @@ func main() {
 }
 
 // table prints one row per scenario and run, and for each library its
-// ns/op, B/op, allocs/op, cmds/op (Redis) and setcookie/op.
+// ns/op, B/op, allocs/op, rtt/op and cmds/op (Redis) and setcookie/op.
 func table(w io.Writer, res map[key]result, group string, libs, runs []string, redis bool) {
 	fmt.Fprintf(w, "| scenario | run |")
 	sep := "|---|---|"
@@ -294,8 +294,8 @@ func table(w io.Writer, res map[key]result, group string, libs, runs []string, r
 		fmt.Fprintf(w, " %s ns/op | B/op | allocs |", l)
 		sep += "---:|---:|---:|"
 		if redis {
-			fmt.Fprintf(w, " cmds |")
-			sep += "---:|"
+			fmt.Fprintf(w, " rtt | cmds |")
+			sep += "---:|---:|"
 		}
 		fmt.Fprintf(w, " set-cookie |")
 		sep += "---:|"
@@ -309,14 +309,14 @@ func table(w io.Writer, res map[key]result, group string, libs, runs []string, r
 				if !ok {
 					fmt.Fprintf(w, " n/a | | |")
 					if redis {
-						fmt.Fprintf(w, " |")
+						fmt.Fprintf(w, " | |")
 					}
 					fmt.Fprintf(w, " |")
 					continue
 				}
 				fmt.Fprintf(w, " %s | %.0f | %.0f |", ns(r["ns/op"]), r["B/op"], r["allocs/op"])
 				if redis {
-					fmt.Fprintf(w, " %s |", num(r["cmds/op"]))
+					fmt.Fprintf(w, " %s | %s |", num(r["rtt/op"]), num(r["cmds/op"]))
 				}
 				fmt.Fprintf(w, " %s |", num(r["setcookie/op"]))
 			}

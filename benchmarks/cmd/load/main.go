@@ -81,7 +81,7 @@ func main() {
 
 	fmt.Println(cfg.header())
 	fmt.Println()
-	fmt.Println("| library | store | requests | req/s | p50 | p99 | errors | writes acked | writes lost | Redis cmds/req |")
+	fmt.Println("| library | store | requests | req/s | p50 | p99 | errors | writes acked | writes lost | Redis round trips/req |")
 	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	failed := false
 	var notes []string
@@ -173,7 +173,7 @@ type result struct {
 	errors      int64
 	firstErr    string
 	acked, lost int
-	cmds        int64 // Redis commands during the load phase, -1 without Redis
+	cmds        int64 // Redis round trips during the load phase, -1 without Redis
 	skip        string
 }
 
@@ -324,7 +324,7 @@ func runLib(cfg *config, name string) (*result, error) {
 	var issued atomic.Int64
 	var cmds0 int64 = -1
 	if counter != nil {
-		cmds0 = counter.Load()
+		cmds0 = counter.Trips()
 	}
 	start := time.Now()
 	deadline := start.Add(cfg.duration)
@@ -380,7 +380,7 @@ func runLib(cfg *config, name string) (*result, error) {
 
 	res := &result{lib: name, store: lib.Store, elapsed: elapsed, cmds: -1}
 	if counter != nil {
-		res.cmds = counter.Load() - cmds0
+		res.cmds = counter.Trips() - cmds0
 	}
 	var lat []time.Duration
 	want := make([]map[string]string, cfg.sessions)

@@ -107,28 +107,35 @@ func ParseDump(body string) map[string]string {
 	return out
 }
 
-// Counter is a go-redis hook that counts the commands a client sends. Add
-// it with client.AddHook.
-type Counter struct{ n atomic.Int64 }
+// Counter is a go-redis hook that counts the commands a client sends and
+// the round trips they take: a pipeline or a MULTI/EXEC transaction is
+// several commands in one round trip. Add it with client.AddHook.
+type Counter struct{ n, trips atomic.Int64 }
 
 // Load returns the number of commands counted so far.
 func (c *Counter) Load() int64 { return c.n.Load() }
 
+// Trips returns the number of round trips counted so far.
+func (c *Counter) Trips() int64 { return c.trips.Load() }
+
 // DialHook passes dials through.
 func (c *Counter) DialHook(next redis.DialHook) redis.DialHook { return next }
 
-// ProcessHook counts one command.
+// ProcessHook counts one command in one round trip.
 func (c *Counter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		c.n.Add(1)
+		c.trips.Add(1)
 		return next(ctx, cmd)
 	}
 }
 
-// ProcessPipelineHook counts every command of a pipeline or transaction.
+// ProcessPipelineHook counts every command of a pipeline or transaction,
+// and one round trip.
 func (c *Counter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		c.n.Add(int64(len(cmds)))
+		c.trips.Add(1)
 		return next(ctx, cmds)
 	}
 }
