@@ -60,14 +60,23 @@ func b64Value(c byte) int {
 	return -1
 }
 
-// idHash returns a short, stable hash of a session ID for log records, so
-// that no log line holds a live ID.
-func idHash(id string) string {
+// handle returns the name of the session with ID id that the store and the
+// application see: the lowercase hex SHA-256 of the ID, or "" for no ID.
+func handle(id string) string {
 	if id == "" {
 		return ""
 	}
 	sum := sha256.Sum256([]byte(id))
-	return hex.EncodeToString(sum[:6])
+	return hex.EncodeToString(sum[:])
+}
+
+// idHash returns the first 12 hex digits of the session's handle, for log
+// records, so that no log line holds a live ID.
+func idHash(id string) string {
+	if id == "" {
+		return ""
+	}
+	return handle(id)[:12]
 }
 
 // cookieResult tells what the request's cookie header held.

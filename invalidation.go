@@ -77,7 +77,7 @@ func (m *Manager) tombstoneTTL() time.Duration { return m.cfg.lifetime }
 func (m *Manager) remove(ctx context.Context, id string) (bool, error) {
 	ctx, cancel := m.storeContext(ctx)
 	defer cancel()
-	err := m.store.Remove(ctx, id, m.tombstoneTTL())
+	err := m.store.Remove(ctx, handle(id), m.tombstoneTTL())
 	switch {
 	case err == nil:
 		return true, nil

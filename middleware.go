@@ -261,7 +261,7 @@ func (s *Session) commitNew(set map[string][]byte) (string, error) {
 	}
 	ctx, cancel := m.storeContext(s.ctx)
 	defer cancel()
-	if err := m.store.Write(ctx, id, Change{Replace: true, Set: set}, m.ttl(now, now)); err != nil {
+	if err := m.store.Write(ctx, handle(id), Change{Replace: true, Set: set}, m.ttl(now, now)); err != nil {
 		return "", fmt.Errorf("sessions: write new session: %w", err)
 	}
 	s.id, s.rec, s.created, s.touched = id, set, now, now
@@ -293,7 +293,7 @@ func (s *Session) commitBlind(late bool) (string, error) {
 		ttl = m.cfg.idleTimeout
 	}
 	ctx, cancel := m.storeContext(s.ctx)
-	err := m.store.Write(ctx, s.cookieID, ch, ttl)
+	err := m.store.Write(ctx, handle(s.cookieID), ch, ttl)
 	cancel()
 	switch {
 	case err == nil:
@@ -382,7 +382,7 @@ func (s *Session) commitExisting(late bool, cookie *string) error {
 	ch.Set[keyTouched] = formatMillis(now)
 	ctx, cancel := m.storeContext(s.ctx)
 	defer cancel()
-	err := m.store.Write(ctx, s.id, ch, ttl)
+	err := m.store.Write(ctx, handle(s.id), ch, ttl)
 	persistChanged := s.persistChanged
 	s.pending, s.cleared, s.persistChanged = nil, false, false
 	switch {

@@ -75,7 +75,7 @@ func TestLogoutSticksForced(t *testing.T) {
 				if len(res2.setCookie) != 0 {
 					t.Fatalf("REQ2 sent Set-Cookie %q after the logout; want none", res2.setCookie)
 				}
-				if ok, err := st.Exists(context.Background(), x); err != nil || ok {
+				if ok, err := st.Exists(context.Background(), handle(x)); err != nil || ok {
 					t.Fatalf("old ID exists after logout and REQ2's write: %v %v", ok, err)
 				}
 				if _, err := readRecord(t, st, x); err == nil {
@@ -114,7 +114,7 @@ func TestLogoutSticksUnsynchronised(t *testing.T) {
 			go func() { defer wg.Done(); send(t, http.MethodGet, srv.URL+"/logout", c.name, x) }()
 			go func() { defer wg.Done(); res2 = send(t, http.MethodGet, srv.URL+"/set?k=bg&v=1", c.name, x) }()
 			wg.Wait()
-			if ok, err := st.Exists(context.Background(), x); err != nil || ok {
+			if ok, err := st.Exists(context.Background(), handle(x)); err != nil || ok {
 				t.Fatalf("round %d: logged-out ID exists: %v %v", i, ok, err)
 			}
 			if id, _ := res2.cookieID(c.name); id != "" {
@@ -159,10 +159,10 @@ func TestRenew(t *testing.T) {
 		if len(res2.setCookie) != 0 {
 			t.Fatalf("request with the pre-renew ID got Set-Cookie %q", res2.setCookie)
 		}
-		if ok, _ := st.Exists(context.Background(), x); ok {
+		if ok, _ := st.Exists(context.Background(), handle(x)); ok {
 			t.Fatal("pre-renew ID exists again")
 		}
-		if err := st.Write(context.Background(), x, Change{Replace: true, Set: Record{"a": []byte("1")}}, time.Minute); err != ErrInvalidated {
+		if err := st.Write(context.Background(), handle(x), Change{Replace: true, Set: Record{"a": []byte("1")}}, time.Minute); err != ErrInvalidated {
 			t.Fatalf("write to the pre-renew ID: %v, want ErrInvalidated", err)
 		}
 		rec, err := readRecord(t, st, y)

@@ -72,7 +72,7 @@ func (s *Session) load() {
 	}
 	m := s.m
 	ctx, cancel := m.storeContext(s.ctx)
-	rec, err := m.store.Read(ctx, s.cookieID)
+	rec, err := m.store.Read(ctx, handle(s.cookieID))
 	cancel()
 	switch {
 	case errors.Is(err, ErrNotFound):

@@ -219,7 +219,7 @@ func TestUnknownIDNotAdopted(t *testing.T) {
 	if id == unknown || id == "" {
 		t.Fatalf("session ID after write %q: the unknown ID was adopted", id)
 	}
-	if ok, _ := st.Exists(context.Background(), unknown); ok {
+	if ok, _ := st.Exists(context.Background(), handle(unknown)); ok {
 		t.Fatal("the unknown ID was created in the store")
 	}
 }
@@ -376,7 +376,7 @@ func TestStoreFailures(t *testing.T) {
 			if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "store down") {
 				t.Fatalf("no error log record: %s", logs)
 			}
-			rec, err := mem.Read(context.Background(), id)
+			rec, err := mem.Read(context.Background(), handle(id))
 			if err != nil || string(rec["a"]) != `"old"` {
 				t.Fatalf("stored session after the failure: %q %v", rec, err)
 			}
@@ -435,7 +435,7 @@ func TestCorruptRecord(t *testing.T) {
 	m := New(st, WithLogger(logs.logger()))
 	ctx := context.Background()
 	bad, _ := newID()
-	st.Write(ctx, bad, Change{Replace: true, Set: Record{"user": []byte(`"mallory"`), keyCreated: []byte("soon")}}, time.Hour)
+	st.Write(ctx, handle(bad), Change{Replace: true, Set: Record{"user": []byte(`"mallory"`), keyCreated: []byte("soon")}}, time.Hour)
 	_, id := run(m, bad, func(s *Session) {
 		if s.GetString("user") != "" {
 			t.Error("corrupt record adopted")
@@ -450,10 +450,10 @@ func TestCorruptRecord(t *testing.T) {
 	}
 
 	_, id = run(m, "", func(s *Session) { s.Set("good", "yes"); s.Set("broken", "x") })
-	rec, _ := st.Read(ctx, id)
+	rec, _ := st.Read(ctx, handle(id))
 	set := Record{"broken": []byte("{not json")}
 	_ = rec
-	st.Write(ctx, id, Change{Set: set}, time.Hour)
+	st.Write(ctx, handle(id), Change{Set: set}, time.Hour)
 	w, _ := run(m, id, func(s *Session) {
 		if s.GetString("broken") != "" || s.Get("broken") != nil {
 			t.Error("undecodable value did not read as absent")
@@ -598,7 +598,7 @@ func TestDestroySticksWhatever(t *testing.T) {
 			if w.Code != http.StatusOK || !strings.Contains(w.Header().Get("Set-Cookie"), "Max-Age=0") {
 				t.Fatalf("status %d, Set-Cookie %q: want 200 and a deleting cookie", w.Code, w.Header().Get("Set-Cookie"))
 			}
-			if ok, _ := mem.Exists(context.Background(), id); ok {
+			if ok, _ := mem.Exists(context.Background(), handle(id)); ok {
 				t.Fatal("the session survived Destroy")
 			}
 		})
@@ -615,11 +615,11 @@ func TestExpiredRecordIsRemoved(t *testing.T) {
 	_, id := run(m, "", func(s *Session) { s.Set("a", "1") })
 	clock.Advance(2 * time.Hour)
 	run(m, id, func(s *Session) { s.GetString("a") })
-	if ok, _ := st.Exists(context.Background(), id); ok {
+	if ok, _ := st.Exists(context.Background(), handle(id)); ok {
 		t.Fatal("expired record still stored after a read found it expired")
 	}
 	run(m, id, func(s *Session) { s.Set("b", "2") })
-	if ok, _ := st.Exists(context.Background(), id); ok {
+	if ok, _ := st.Exists(context.Background(), handle(id)); ok {
 		t.Fatal("a write-only request wrote to the expired session")
 	}
 }

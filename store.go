@@ -13,6 +13,12 @@ import (
 // Remove returns it when there was no live record to remove.
 var ErrNotFound = errors.New("sessions: record not found")
 
+// ErrCorrupt is wrapped by the error a Store returns from Read when what it
+// holds under an id is not a record it can read (a Redis key of another
+// type, a row that does not decode). The Manager treats the session as
+// missing, logs a warning, and starts a new one with a fresh ID.
+var ErrCorrupt = errors.New("sessions: stored record is corrupt")
+
 // ErrInvalidated is returned by Store.Write when the ID carries a tombstone:
 // the session was destroyed or renewed, and nothing may be written under its
 // ID again. The Manager treats it as a refused write, not as a failure: the
@@ -23,8 +29,8 @@ var ErrInvalidated = errors.New("sessions: session was invalidated")
 // Record is a session's stored form: each value encoded on its own, by key.
 //
 // Keys that start with "__" are reserved for the Manager's metadata (creation
-// time, last activity, cookie persistence). A Store stores them like any other
-// key.
+// time, last activity, cookie persistence, the user). A Store stores them
+// like any other key.
 type Record map[string][]byte
 
 // Change is what one request did to a session.
@@ -32,16 +38,25 @@ type Record map[string][]byte
 // A Change with Replace unset and no Set or Delete entries is a touch: it only
 // extends the record's expiry.
 type Change struct {
-	// Replace reports that the session is new or was cleared: Set is the whole
-	// record, and whatever was stored before under the ID is discarded.
+	// Replace reports that the session is new: Set is the whole record, and
+	// whatever was stored before under the ID is discarded.
 	Replace bool
+	// Create makes a merge that creates the record when none is live,
+	// instead of failing with ErrNotFound. The Manager sets it for its own
+	// records (a user's index of sessions, a renewed session's successors),
+	// which several requests may create at once: a Replace would let the
+	// last of them drop the others' keys. A tombstone refuses it like any
+	// Write. It is ignored when Replace is set, and a Create with nothing
+	// to set or delete is a touch, which never creates a record.
+	Create bool
 	// Set holds the keys written, with their encoded values.
 	Set map[string][]byte
 	// Delete lists the keys removed. It is empty when Replace is set.
 	Delete []string
 }
 
-// IsTouch reports whether ch only extends the expiry of a record.
+// IsTouch reports whether ch only extends the expiry of a record: it sets
+// and deletes nothing, and is no Replace.
 func (ch Change) IsTouch() bool {
 	return !ch.Replace && len(ch.Set) == 0 && len(ch.Delete) == 0
 }
@@ -74,6 +89,14 @@ func (ch Change) Apply(r Record) Record {
 
 // Store keeps session records server-side. The Manager calls it from many
 // goroutines at once; an implementation must be safe for concurrent use.
+//
+// The id a Store is given is never a session ID as the browser holds it: it
+// is the session's handle (the lowercase hex SHA-256 of the ID, see
+// Session.Handle), or the key of one of the Manager's own records, which
+// starts with a letter and a colon ("s:" for successors, "u:" for a user's
+// index) and so never equals a handle. It is at most 70 bytes of ASCII
+// letters, digits and colons. A store keeps only hashes at rest, so a leaked
+// table or key listing hands out no live cookie.
 //
 // The Manager never modifies a Record returned by Read, nor the maps and
 // slices of a Change once it has passed it to Write, so a Store may keep them
@@ -110,7 +133,10 @@ type Store interface {
 	//   - id carries a tombstone: ErrInvalidated, and nothing changes, whether
 	//     ch.Replace is set or not.
 	//   - ch.Replace: the record becomes exactly ch.Set, created if missing.
-	//   - no live record under id: ErrNotFound, and nothing is created.
+	//   - no live record under id and ch.Create unset (or ch a touch):
+	//     ErrNotFound, and nothing is created.
+	//   - no live record under id and ch.Create set: the record becomes
+	//     ch.Set, as if it had been empty.
 	//   - otherwise the keys in ch.Set are written, those in ch.Delete
 	//     removed, and all other keys are kept as they are: two Writes that
 	//     change different keys of one record both persist, whatever their

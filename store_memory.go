@@ -161,12 +161,12 @@ func (s *MemoryStore) Write(ctx context.Context, id string, ch Change, ttl time.
 	e, live := sh.records[id]
 	if live && e.expires <= now {
 		delete(sh.records, id)
-		live = false
+		e, live = memoryEntry{}, false
 	}
 	switch {
 	case ch.Replace:
 		e.rec = ch.Apply(nil)
-	case !live:
+	case !live && (!ch.Create || ch.IsTouch()):
 		return ErrNotFound
 	case !ch.IsTouch():
 		e.rec = ch.Apply(e.rec)

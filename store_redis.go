@@ -2,8 +2,6 @@ package sessions
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -27,10 +25,12 @@ import (
 //	<prefix>{<k>}:tomb   the tombstone (string)
 //
 // where the prefix defaults to "session:" (see WithKeyPrefix) and k is the
-// hex SHA-256 of the ID, so that a leaked key listing hands out no live
-// cookies (see WithHashedKeys). The braces are a Redis Cluster hash tag: both
-// keys of a session live in the same slot, which lets one Lua script check
-// the tombstone and change the record atomically on a cluster too.
+// id the store is given: the session's handle, the hex SHA-256 of its ID, so
+// that a leaked key listing hands out no live cookies, or the key of one of
+// the Manager's own records (a user's index, a session's successors). The
+// braces are a Redis Cluster hash tag: both keys of a record live in the
+// same slot, which lets one Lua script check the tombstone and change the
+// record atomically on a cluster too.
 //
 // # Expiry
 //
@@ -84,13 +84,11 @@ type RedisOption func(*redisOptions)
 
 type redisOptions struct {
 	prefix string
-	hashed bool
 }
 
 func defaultRedisOptions() redisOptions {
 	return redisOptions{
 		prefix: "session:",
-		hashed: true,
 	}
 }
 
@@ -100,17 +98,6 @@ func defaultRedisOptions() redisOptions {
 // cluster hash tag of the keys: NewRedisStore panics if it does.
 func WithKeyPrefix(prefix string) RedisOption {
 	return func(o *redisOptions) { o.prefix = prefix }
-}
-
-// WithHashedKeys sets whether keys are derived from the hex SHA-256 of the
-// session ID (on, the default) or hold the raw ID (off). Hashed keys mean
-// that whoever can list the keys (a replica, a backup, a monitoring tool)
-// learns no ID that a cookie could carry. Raw keys make a session easy to
-// find in redis-cli, at that cost; with raw keys, an ID that is empty or
-// contains '{' or '}' is refused (Read and Exists report no record, Write
-// and Remove an error).
-func WithHashedKeys(on bool) RedisOption {
-	return func(o *redisOptions) { o.hashed = on }
 }
 
 // NewRedisStore returns a Store that keeps sessions in Redis through client.
@@ -138,7 +125,7 @@ const (
 
 // KEYS[1] is the record, KEYS[2] the tombstone, in every script.
 var (
-	// ARGV: replace ("1" or "0"), ttl in ms, number of pairs to set, the
+	// ARGV: mode ("1" replace, "2" create-merge, "0" merge), ttl in ms, number of pairs to set, the
 	// pairs (field, value, ...), then the fields to delete.
 	// unpack is batched: Lua limits how many values one call may take.
 	redisWrite = redis.NewScript(`
@@ -148,9 +135,14 @@ end
 local replace = ARGV[1] == '1'
 local nset = tonumber(ARGV[3])
 local setEnd = 3 + 2 * nset
-if replace then
+local kind = redis.call('TYPE', KEYS[1]).ok
+if replace or (kind ~= 'hash' and kind ~= 'none') then
   redis.call('DEL', KEYS[1])
-elseif redis.call('EXISTS', KEYS[1]) == 0 then
+  if not replace then
+    kind = 'none'
+  end
+end
+if not replace and kind == 'none' and (ARGV[1] ~= '2' or #ARGV == 3) then
   return 0
 end
 local function batched(cmd, from, to, step)
@@ -208,26 +200,17 @@ return redis.call('EXISTS', KEYS[1])
 `)
 )
 
-var errRedisRawID = errors.New("sessions: redis store: with raw keys, an ID must be non-empty and contain no '{' or '}'")
+var errRedisBadID = errors.New("sessions: redis: id is empty or contains '{' or '}'")
 
-// recordKey returns the key of id's record: <prefix>{<k>}.
+// recordKey returns the key of id's record: <prefix>{<id>}.
 func (s *RedisStore) recordKey(id string) (string, error) {
-	var b []byte
-	if s.opts.hashed {
-		sum := sha256.Sum256([]byte(id))
-		b = make([]byte, 0, len(s.opts.prefix)+2+2*len(sum)+1)
-		b = append(b, s.opts.prefix...)
-		b = append(b, '{')
-		b = hex.AppendEncode(b, sum[:])
-	} else {
-		if id == "" || strings.ContainsAny(id, "{}") {
-			return "", errRedisRawID
-		}
-		b = make([]byte, 0, len(s.opts.prefix)+2+len(id)+1)
-		b = append(b, s.opts.prefix...)
-		b = append(b, '{')
-		b = append(b, id...)
+	if id == "" || strings.ContainsAny(id, "{}") {
+		return "", errRedisBadID
 	}
+	b := make([]byte, 0, len(s.opts.prefix)+len(id)+2)
+	b = append(b, s.opts.prefix...)
+	b = append(b, '{')
+	b = append(b, id...)
 	b = append(b, '}')
 	return string(b), nil
 }
@@ -269,7 +252,10 @@ func (s *RedisStore) Read(ctx context.Context, id string) (Record, error) {
 	tomb := pipe.Exists(ctx, keys[1])
 	all := pipe.HGetAll(ctx, keys[0])
 	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, fmt.Errorf("sessions: redis read: %w", err)
+		if strings.HasPrefix(err.Error(), "WRONGTYPE") {
+			return nil, fmt.Errorf("redis read: the key is not a hash: %w", ErrCorrupt)
+		}
+		return nil, fmt.Errorf("redis read: %w", err)
 	}
 	vals := all.Val()
 	if tomb.Val() != 0 || len(vals) == 0 {
@@ -296,8 +282,11 @@ func (s *RedisStore) Write(ctx context.Context, id string, ch Change, ttl time.D
 		return err
 	}
 	mode := "0"
-	if ch.Replace {
+	switch {
+	case ch.Replace:
 		mode = "1"
+	case ch.Create:
+		mode = "2"
 	}
 	args := make([]interface{}, 0, 3+2*len(ch.Set)+len(ch.Delete))
 	args = append(args, mode, redisMillis(ttl), len(ch.Set))
@@ -311,7 +300,7 @@ func (s *RedisStore) Write(ctx context.Context, id string, ch Change, ttl time.D
 	}
 	code, err := redisWrite.Run(ctx, s.client, keys, args...).Int64()
 	if err != nil {
-		return fmt.Errorf("sessions: redis write: %w", err)
+		return fmt.Errorf("redis write: %w", err)
 	}
 	switch code {
 	case redisWriteOK:
@@ -321,7 +310,7 @@ func (s *RedisStore) Write(ctx context.Context, id string, ch Change, ttl time.D
 	case redisWriteInvalidated:
 		return ErrInvalidated
 	default:
-		return fmt.Errorf("sessions: redis write: unexpected script result %d", code)
+		return fmt.Errorf("redis write: unexpected script result %d", code)
 	}
 }
 
@@ -341,7 +330,7 @@ func (s *RedisStore) Remove(ctx context.Context, id string, ttl time.Duration) e
 	}
 	live, err := redisRemove.Run(ctx, s.client, keys, redisMillis(ttl)).Int64()
 	if err != nil {
-		return fmt.Errorf("sessions: redis remove: %w", err)
+		return fmt.Errorf("redis remove: %w", err)
 	}
 	if live != 1 {
 		return ErrNotFound
@@ -361,7 +350,7 @@ func (s *RedisStore) Exists(ctx context.Context, id string) (bool, error) {
 	}
 	n, err := redisExists.Run(ctx, s.client, keys).Int64()
 	if err != nil {
-		return false, fmt.Errorf("sessions: redis exists: %w", err)
+		return false, fmt.Errorf("redis exists: %w", err)
 	}
 	return n == 1, nil
 }
@@ -374,7 +363,7 @@ func (s *RedisStore) Exists(ctx context.Context, id string) (bool, error) {
 func (s *RedisStore) LoadScripts(ctx context.Context) error {
 	for _, sc := range []*redis.Script{redisWrite, redisRemove, redisExists} {
 		if err := sc.Load(ctx, s.client).Err(); err != nil {
-			return fmt.Errorf("sessions: redis load scripts: %w", err)
+			return fmt.Errorf("redis load scripts: %w", err)
 		}
 	}
 	return nil

@@ -14,31 +14,23 @@ import (
 // TestRedisStoreConformance runs the Store conformance suite against
 // miniredis, a real standalone Redis ($REDIS_ADDR), the same server through
 // Sentinel ($REDIS_SENTINEL_ADDR) and a real Redis Cluster
-// ($REDIS_CLUSTER_ADDRS), with hashed and with raw keys.
+// ($REDIS_CLUSTER_ADDRS).
 func TestRedisStoreConformance(t *testing.T) {
-	for _, hashed := range []bool{true, false} {
-		name := "hashed"
-		if !hashed {
-			name = "raw"
-		}
-		t.Run(name, func(t *testing.T) {
-			t.Run("miniredis", func(t *testing.T) {
-				m := miniredis.RunT(t)
-				sessionstest.Run(t, func(t *testing.T) sessions.Store {
-					m.FlushAll()
-					client := redis.NewClient(&redis.Options{Addr: m.Addr()})
-					t.Cleanup(func() { client.Close() })
-					return sessions.NewRedisStore(client, sessions.WithHashedKeys(hashed))
-				}, sessionstest.Wait(m.FastForward))
-			})
-			for _, kind := range []string{"redis", "sentinel", "cluster"} {
-				t.Run(kind, func(t *testing.T) {
-					sessions.NewRedisTestEnv(t, kind) // skips, or fails under CI, without a server
-					sessionstest.Run(t, func(t *testing.T) sessions.Store {
-						return sessions.NewRedisTestEnv(t, kind).Store(sessions.WithHashedKeys(hashed))
-					}, sessionstest.Wait(time.Sleep))
-				})
-			}
+	t.Run("miniredis", func(t *testing.T) {
+		m := miniredis.RunT(t)
+		sessionstest.Run(t, func(t *testing.T) sessions.Store {
+			m.FlushAll()
+			client := redis.NewClient(&redis.Options{Addr: m.Addr()})
+			t.Cleanup(func() { client.Close() })
+			return sessions.NewRedisStore(client)
+		}, sessionstest.Wait(m.FastForward))
+	})
+	for _, kind := range []string{"redis", "sentinel", "cluster"} {
+		t.Run(kind, func(t *testing.T) {
+			sessions.NewRedisTestEnv(t, kind) // skips, or fails under CI, without a server
+			sessionstest.Run(t, func(t *testing.T) sessions.Store {
+				return sessions.NewRedisTestEnv(t, kind).Store()
+			}, sessionstest.Wait(time.Sleep))
 		})
 	}
 }

@@ -259,7 +259,7 @@ func TestRedisFaultNotRunning(t *testing.T) {
 	} {
 		id := ""
 		if tc.cookie {
-			id = testID(t)
+			id, _ = newID()
 		}
 		res := fs.do(tc.path, id)
 		if res.err != nil {
@@ -402,7 +402,7 @@ func TestRedisFaultOutageUnderLoad(t *testing.T) {
 		}
 		mu.Unlock()
 		for _, a := range mine {
-			rec, err := check.Read(context.Background(), a.id)
+			rec, err := check.Read(context.Background(), handle(a.id))
 			if err != nil {
 				t.Errorf("session %s, acknowledged write %s=%d: Read gave %v", idHash(a.id), a.key, a.value, err)
 				continue

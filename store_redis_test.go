@@ -11,7 +11,6 @@ import (
 	"math"
 	"net/http"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -27,13 +26,15 @@ func forEachRedis(t *testing.T, f func(t *testing.T, e *RedisTestEnv)) {
 	}
 }
 
+// testID returns a fresh id of the form the Manager gives a store: the
+// handle of a new session ID.
 func testID(t *testing.T) string {
 	t.Helper()
 	id, err := newID()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return id
+	return sha256Hex(id)
 }
 
 func sha256Hex(s string) string {
@@ -91,15 +92,14 @@ func TestRedisStoreKeyLayout(t *testing.T) {
 			opts   []RedisOption
 			keyFor func(id string) string
 		}{
-			{"hashed by default", nil, sha256Hex},
-			{"hashed", []RedisOption{WithHashedKeys(true)}, sha256Hex},
-			{"raw", []RedisOption{WithHashedKeys(false)}, func(id string) string { return id }},
+			{"handle", nil, func(id string) string { return id }},
+			{"manager record", nil, func(id string) string { return "u:" + id }},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				e := NewRedisTestEnv(t, e.Kind)
 				st := e.Store(tc.opts...)
-				id := testID(t)
-				recKey := e.Prefix + "{" + tc.keyFor(id) + "}"
+				id := tc.keyFor(testID(t))
+				recKey := e.Prefix + "{" + id + "}"
 				tombKey := recKey + ":tomb"
 
 				if err := st.Write(ctx, id, Change{Replace: true, Set: Record{"a": []byte("1"), "b": []byte("2")}}, time.Minute); err != nil {
@@ -144,32 +144,6 @@ func TestRedisStoreKeyLayout(t *testing.T) {
 	})
 }
 
-func TestRedisStoreHashedKeysHideIDs(t *testing.T) {
-	e := NewRedisTestEnv(t, redisKindMini)
-	ctx := context.Background()
-	st := NewRedisStore(e.Client)
-	id := testID(t)
-	if err := st.Write(ctx, id, Change{Replace: true, Set: Record{"user": []byte(`"alice"`)}}, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	other := testID(t)
-	if err := st.Remove(ctx, other, time.Minute); !errors.Is(err, ErrNotFound) {
-		t.Fatal(err)
-	}
-	keys := e.Mini.Keys()
-	sort.Strings(keys)
-	want := []string{"session:{" + sha256Hex(id) + "}", "session:{" + sha256Hex(other) + "}:tomb"}
-	sort.Strings(want)
-	if !reflect.DeepEqual(keys, want) {
-		t.Fatalf("keys = %q, want %q (default prefix, hashed IDs)", keys, want)
-	}
-	for _, k := range keys {
-		if strings.Contains(k, id) || strings.Contains(k, other) {
-			t.Fatalf("key %q holds a raw session ID", k)
-		}
-	}
-}
-
 // pttl returns the remaining TTL of key; it fails the test if the key is
 // missing or has no expiry.
 func pttl(t *testing.T, e *RedisTestEnv, key string) time.Duration {
@@ -205,7 +179,7 @@ func TestRedisStoreTTLs(t *testing.T) {
 		ctx := context.Background()
 		st := e.Store()
 		id := testID(t)
-		recKey := e.Prefix + "{" + sha256Hex(id) + "}"
+		recKey := e.Prefix + "{" + id + "}"
 		tombKey := recKey + ":tomb"
 
 		write := func(ch Change, ttl time.Duration) {
@@ -259,7 +233,7 @@ func TestRedisStoreNonPositiveTTL(t *testing.T) {
 		ctx := context.Background()
 		st := e.Store()
 		id := testID(t)
-		recKey := e.Prefix + "{" + sha256Hex(id) + "}"
+		recKey := e.Prefix + "{" + id + "}"
 
 		if err := st.Write(ctx, id, Change{Replace: true, Set: Record{"a": []byte("1")}}, 0); err != nil {
 			t.Fatal(err)
@@ -318,7 +292,7 @@ func TestRedisStoreChecksTombstoneFirst(t *testing.T) {
 		ctx := context.Background()
 		st := e.Store()
 		id := testID(t)
-		recKey := e.Prefix + "{" + sha256Hex(id) + "}"
+		recKey := e.Prefix + "{" + id + "}"
 		if err := e.Client.HSet(ctx, recKey, "user", "alice").Err(); err != nil {
 			t.Fatal(err)
 		}
@@ -491,10 +465,10 @@ func TestRedisStoreLargeChange(t *testing.T) {
 	})
 }
 
-func TestRedisStoreRawKeysRefuseBadIDs(t *testing.T) {
+func TestRedisStoreRefusesBadIDs(t *testing.T) {
 	e := NewRedisTestEnv(t, redisKindMini)
 	ctx := context.Background()
-	st := e.Store(WithHashedKeys(false))
+	st := e.Store()
 	e.Calls.Take()
 	for _, id := range []string{"", "a{b", "a}b", "}"} {
 		if _, err := st.Read(ctx, id); !errors.Is(err, ErrNotFound) {
@@ -511,7 +485,7 @@ func TestRedisStoreRawKeysRefuseBadIDs(t *testing.T) {
 		}
 	}
 	if got := e.Calls.Take(); len(got) != 0 {
-		t.Fatalf("bad raw IDs sent %q to Redis", got)
+		t.Fatalf("bad IDs sent %q to Redis", got)
 	}
 }
 
@@ -646,7 +620,7 @@ func TestRedisRoundTripsHTTP(t *testing.T) {
 		if res := step("/set?v=c", 200, 1, "blind set with the destroyed ID (refused)"); len(res.setCookie) != 0 {
 			t.Fatalf("a refused write sent Set-Cookie %q", res.setCookie)
 		}
-		c.id = testID(t)
+		c.id, _ = newID()
 		step("/set?v=c", 200, 2, "blind set with an unknown ID: new session")
 		if c.id == "" {
 			t.Fatal("no new session for an unknown ID")
@@ -691,7 +665,7 @@ func TestRedisSessionMemoryUsage(t *testing.T) {
 			t.Fatal(err)
 		}
 		tomb := key + ":tomb"
-		if err := st.Remove(ctx, c.id, 24*time.Hour); err != nil {
+		if err := st.Remove(ctx, handle(c.id), 24*time.Hour); err != nil {
 			t.Fatal(err)
 		}
 		nt, err := e.Client.MemoryUsage(ctx, tomb, 0).Result()

@@ -246,8 +246,8 @@ func serve(t *testing.T, m *Manager, h http.Handler) *httptest.Server {
 	return srv
 }
 
-// readRecord reads id straight from the store.
+// readRecord reads the session with ID id straight from the store.
 func readRecord(t *testing.T, st Store, id string) (Record, error) {
 	t.Helper()
-	return st.Read(context.Background(), id)
+	return st.Read(context.Background(), handle(id))
 }

@@ -38,7 +38,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -121,6 +121,11 @@ var checks = []struct {
 	{"DeltaMergesKeys", (*suite).deltaMergesKeys},
 	{"DeltaToMissingIDCreatesNothing", (*suite).deltaToMissingIDCreatesNothing},
 	{"TouchNeverCreates", (*suite).touchNeverCreates},
+	{"CreateMakesMissingRecord", (*suite).createMakesMissingRecord},
+	{"CreateMergesLiveRecord", (*suite).createMergesLiveRecord},
+	{"ConcurrentCreatesAllPersist", (*suite).concurrentCreatesAllPersist},
+	{"NonPositiveTTLExpiresAtOnce", (*suite).nonPositiveTTLExpiresAtOnce},
+	{"ManagerKeyForms", (*suite).managerKeyForms},
 	{"RemoveLeavesTombstone", (*suite).removeLeavesTombstone},
 	{"RemoveOfUnknownIDLeavesTombstone", (*suite).removeOfUnknownIDLeavesTombstone},
 	{"RemoveReportsWhetherRecordWasLive", (*suite).removeReportsWhetherRecordWasLive},
@@ -195,6 +200,98 @@ func (c *suite) touchNeverCreates() {
 	c.expectWriteErr(id, sessions.Change{}, longTTL, sessions.ErrNotFound,
 		"an empty Change (a touch) to an ID with no record must give ErrNotFound")
 	c.expectGone(id, "an empty Change (a touch) must never create a record")
+}
+
+func (c *suite) createMakesMissingRecord() {
+	id := newID()
+	want := rec("h1", "1")
+	c.mustWrite(id, sessions.Change{Create: true, Set: want, Delete: []string{"h0"}}, longTTL,
+		"a Write with Create to an ID with no record")
+	c.expectRecord(id, want, "a Write with Create to an ID with no record must create it from ch.Set")
+	expired := newID()
+	c.mustWrite(expired, replace(rec("old", "o")), shortTTL, "a Write")
+	c.wait(expireWait)
+	c.mustWrite(expired, sessions.Change{Create: true, Set: rec("new", "n")}, longTTL,
+		"a Write with Create to an expired record")
+	c.expectRecord(expired, rec("new", "n"),
+		"a Write with Create to an expired record must start from an empty record: nothing of the expired one comes back")
+	touched := newID()
+	c.expectWriteErr(touched, sessions.Change{Create: true}, longTTL, sessions.ErrNotFound,
+		"a Write with Create that sets and deletes nothing is a touch: to an ID with no record it must give ErrNotFound")
+	c.expectGone(touched, "a touch with Create must not create a record")
+}
+
+func (c *suite) createMergesLiveRecord() {
+	id := newID()
+	c.mustWrite(id, replace(rec("keep", "k", "over", "old", "gone", "g")), longTTL, "the first Write")
+	c.mustWrite(id, sessions.Change{Create: true, Set: rec("over", "new", "added", "a"), Delete: []string{"gone"}}, longTTL,
+		"a Write with Create to a live record")
+	c.expectRecord(id, rec("keep", "k", "over", "new", "added", "a"),
+		"a Write with Create to a live record must merge like a delta: set ch.Set, delete ch.Delete, keep every other key")
+}
+
+// concurrentCreatesAllPersist is the first logins of one user on several
+// servers at once: each adds its own key to a record that none of them saw.
+func (c *suite) concurrentCreatesAllPersist() {
+	const writers = 50
+	for round := 0; round < 3; round++ {
+		id := newID()
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := 0; i < writers; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				ch := sessions.Change{Create: true, Set: rec(fmt.Sprintf("key-%d", i), "1")}
+				if err := c.s.Write(bg, id, ch, longTTL); err != nil {
+					c.t.Errorf("a Write with Create gave %v, want nil", err)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		want := rec()
+		for i := 0; i < writers; i++ {
+			want[fmt.Sprintf("key-%d", i)] = []byte("1")
+		}
+		if !c.expectRecord(id, want, fmt.Sprintf(
+			"%d concurrent Writes with Create to an ID with no record, each setting its own key, must all persist: the check for a live record and the merge are one atomic step",
+			writers)) {
+			return
+		}
+	}
+}
+
+func (c *suite) nonPositiveTTLExpiresAtOnce() {
+	for _, ttl := range []time.Duration{0, -time.Second} {
+		id := newID()
+		if err := c.s.Write(bg, id, replace(rec("a", "1")), ttl); err != nil {
+			c.t.Errorf("a Write with Replace and a ttl of %v gave %v, want nil", ttl, err)
+		}
+		c.expectGone(id, fmt.Sprintf("a ttl of %v means expires at once: a Write with it must leave no live record", ttl))
+		c.mustWrite(id, replace(rec("a", "1")), longTTL, "a Write")
+		if err := c.s.Write(bg, id, sessions.Change{Set: rec("b", "2")}, ttl); err != nil && !errors.Is(err, sessions.ErrNotFound) {
+			c.t.Errorf("a delta Write with a ttl of %v to a live record gave %v, want nil or ErrNotFound", ttl, err)
+		}
+		c.expectGone(id, fmt.Sprintf("a delta Write with a ttl of %v must leave no live record", ttl))
+		c.mustWrite(id, replace(rec("a", "1")), longTTL, "a Write")
+		if err := c.s.Remove(bg, id, ttl); err != nil {
+			c.t.Errorf("Remove of a live record with a ttl of %v gave %v, want nil", ttl, err)
+		}
+		c.expectGone(id, fmt.Sprintf("Remove with a ttl of %v must remove the record", ttl))
+	}
+}
+
+// managerKeyForms writes under each form of id the Manager uses: a handle,
+// a successor record and a user's index.
+func (c *suite) managerKeyForms() {
+	h := newID()
+	for _, id := range []string{h, "s:" + h, "u:" + h} {
+		want := rec(newID(), "1")
+		c.mustWrite(id, sessions.Change{Create: true, Set: want}, longTTL, fmt.Sprintf("a Write with Create under %q", id))
+		c.expectRecord(id, want, fmt.Sprintf("the store must keep a record under %q apart from the others", id))
+	}
 }
 
 func (c *suite) removeLeavesTombstone() {
@@ -290,6 +387,7 @@ func (c *suite) expectTombstone(id, when string) {
 	}{
 		{"a Write with Replace", replace(rec("user", "mallory"))},
 		{"a delta Write", sessions.Change{Set: rec("user", "mallory")}},
+		{"a Write with Create", sessions.Change{Create: true, Set: rec("user", "mallory")}},
 		{"an empty Change (a touch)", sessions.Change{}},
 	} {
 		c.expectWriteErr(id, w.ch, longTTL, sessions.ErrInvalidated,
@@ -675,14 +773,14 @@ func (c *suite) expectWriteErr(id string, ch sessions.Change, ttl time.Duration,
 	}
 }
 
-// newID returns a fresh ID of the form the Manager uses: 256 random bits,
-// base64url.
+// newID returns a fresh id of the form the Manager gives a store for a
+// session: a handle, 64 lowercase hex digits.
 func newID() string {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		panic(err)
 	}
-	return base64.RawURLEncoding.EncodeToString(b)
+	return hex.EncodeToString(b)
 }
 
 // rec builds a Record from key, value pairs.

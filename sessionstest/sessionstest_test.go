@@ -44,6 +44,8 @@ const (
 	flawRemoveCheckThenAct = "remove-check-then-act" // Remove checks for the record, unlocks, then removes it
 	flawRemoveAlwaysNil    = "remove-always-nil"     // Remove of a missing record gives nil
 	flawShortenTombstone   = "shorten-tombstone"     // Remove replaces a longer tombstone
+	flawCreateIgnored      = "create-ignored"        // Create to a missing ID gives ErrNotFound
+	flawCreateNotAtomic    = "create-not-atomic"     // Create checks for the record, unlocks, then writes a new one
 	flawEnv                = "SESSIONSTEST_BROKEN"   // names the flaw for TestBrokenStoreHelper
 )
 
@@ -99,6 +101,13 @@ func (s *refStore) Write(ctx context.Context, id string, ch sessions.Change, ttl
 	case ch.Replace:
 		e.rec = ch.Apply(nil)
 	case !ok && s.flaw == flawCreateOnDelta:
+		e.rec = ch.Apply(nil)
+	case !ok && ch.Create && !ch.IsTouch() && s.flaw == flawCreateNotAtomic:
+		s.mu.Unlock()
+		time.Sleep(time.Millisecond)
+		s.mu.Lock()
+		e.rec = ch.Apply(nil)
+	case !ok && ch.Create && !ch.IsTouch() && s.flaw != flawCreateIgnored:
 		e.rec = ch.Apply(nil)
 	case !ok:
 		return sessions.ErrNotFound
@@ -301,6 +310,18 @@ func TestSuiteCatchesBrokenStores(t *testing.T) {
 			mustFail: []string{"RemoveKeepsLongerTombstone"},
 			mustPass: []string{"RemoveLeavesTombstone", "RemoveOfUnknownIDLeavesTombstone"},
 			mustSay:  "never shortens a tombstone",
+		},
+		{
+			flaw:     flawCreateIgnored,
+			mustFail: []string{"CreateMakesMissingRecord", "ConcurrentCreatesAllPersist", "ManagerKeyForms"},
+			mustPass: []string{"CreateMergesLiveRecord", "DeltaToMissingIDCreatesNothing"},
+			mustSay:  "a Write with Create to an ID with no record gave",
+		},
+		{
+			flaw:     flawCreateNotAtomic,
+			mustFail: []string{"ConcurrentCreatesAllPersist"},
+			mustPass: []string{"CreateMakesMissingRecord", "CreateMergesLiveRecord"},
+			mustSay:  "must all persist",
 		},
 		{
 			flaw:     flawRemoveNotAtomic,
