@@ -8,76 +8,212 @@ import (
 	"time"
 )
 
-// The rules that make a logout stick (G1) and a renewal safe (G2):
+// How a logout sticks (G1) and a renewal stays safe (G2), on any Store and
+// without a lock or an atomic step across two records:
 //
-//   - Destroy removes the session from the store and leaves a tombstone for
-//     its ID that lasts at least the absolute lifetime, so no request that
-//     still carries the ID can write under it again: the store refuses
-//     every Write to a tombstoned ID in the same atomic step as the write.
-//   - A refused write is not a failure: the request's changes are dropped,
-//     its response carries no Set-Cookie, and a log record tells why.
-//   - Renew removes the old ID first and writes the data under the new ID
-//     only if the old record was still live, so a renewal that races with a
-//     logout cannot carry the logged-out data over to a new ID.
+//   - Destroy removes the record and leaves a tombstone for at least the
+//     absolute lifetime; the store refuses every later Write under it in the
+//     same atomic step as the write, so a request still holding the ID can
+//     never write it back.
+//   - Renew (and Login) first records where the session goes: a successor
+//     record under "s:<old handle>" gets the new handle, merged with Create
+//     so that two Renews racing on one ID both leave theirs. Then it removes
+//     the old record; if that record was no longer live, a Destroy or
+//     another Renew got there first, and this Renew is refused. Only then is
+//     the new record written, with Replace, which a tombstone refuses too.
+//   - A Destroy whose Remove finds no live record follows the successors it
+//     finds and removes them too, all the way down a chain of renewals.
+//     Whichever order the two race in, the new ID ends: either the Destroy
+//     tombstones it before the Renew writes it (the write is refused), or
+//     the Renew wrote it and the Destroy, following the successor, removes
+//     it.
+//
+// A user's sessions are found the same way (see users.go): Login and the
+// Renew of a bound session add the new handle to the user's index before
+// the record is written, so a log-out-everywhere that reads the index
+// reaches every session, or a tombstone refuses it.
+
+// successorKey is the store key of the record that lists where the
+// session with handle h went when it was renewed.
+func successorKey(h string) string { return "s:" + h }
 
 // Destroy ends the session: at commit its record is removed from the store,
 // its ID can never be written again, and the response deletes the cookie
-// (Max-Age=0). Destroy costs one store call and needs no read. Values set
-// after Destroy start a new session with a fresh ID.
+// (Max-Age=0). Destroy costs one store call and needs no read; if the
+// session was renewed by a concurrent request, the sessions it was renewed
+// to end too (one more call each). Values set after Destroy start a new
+// session with a fresh ID.
 //
-// When Destroy is called after the response headers were sent, the record is
-// still removed, but the cookie cannot be deleted; the browser keeps an ID
-// that no longer names a session, which is harmless.
+// A Destroy always happens, even when the same request's commit fails
+// otherwise (say, a value that cannot be encoded). When Destroy is called
+// after the response headers were sent, the record is still removed, but
+// the cookie cannot be deleted; the browser keeps an ID that no longer
+// names a session, which is harmless.
 func (s *Session) Destroy() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch {
-	case s.id != "":
-		s.destroyID = s.id
-	case s.cookieID != "":
+	end := s.id
+	if end == "" {
 		// Not read, unknown, expired, or unreadable (store down): the ID
 		// the browser holds gets its tombstone all the same.
-		s.destroyID = s.cookieID
+		end = s.cookieID
 	}
-	s.loaded, s.loadErr, s.encodeErr = true, nil, nil
+	if end != "" {
+		s.ch = changes{end: end}
+	} else {
+		s.ch = changes{}
+	}
+	s.state, s.readErr = loadDone, nil
 	s.startNew()
-	s.pending, s.cleared, s.renew, s.persistChanged = nil, false, false, false
 }
 
-// Renew gives the session a new ID at commit, keeping its values: call it
-// whenever the user's privileges change, above all at log in, so that an
-// ID an attacker planted before the log in is worthless after it (session
-// fixation). The old ID gets a tombstone, so a concurrent request that still
-// carries it cannot bring it back. The absolute lifetime restarts.
+// Renew gives the session a new ID at commit, keeping its values and its
+// user: call it whenever the user's privileges change, so that an ID an
+// attacker planted before is worthless after it (session fixation). Login
+// renews too. The old ID gets a tombstone, so a concurrent request that
+// still carries it cannot bring it back. The absolute lifetime restarts.
 //
 // If a concurrent request destroyed or renewed the session first, Renew is
 // refused like any write to a tombstoned ID: the values are not carried over
-// to a new ID. The values moved are the ones this request read plus its own
-// changes: a concurrent request's write to the old ID that lands between this
-// request's read and its commit is not carried over. The old ID is removed
-// before the new one is written, so a store failure in between ends the
-// session (and goes to the error handler) rather than leaving the old ID
-// live. Renew has no effect on a session that could not be read, and fails
-// with ErrHeadersWritten, dropping the request's changes, after the response
-// headers were sent.
+// to a new ID, and Commit reports ErrInvalidated. A Destroy that races with
+// the Renew ends the new ID too, whichever commits first. The values moved
+// are the ones this request read plus its own changes: a concurrent
+// request's write to the old ID that lands between this request's read and
+// its commit is not carried over. Renew has no effect on a session that
+// could not be read, and fails with ErrHeadersWritten, dropping the
+// request's changes, after the response headers were sent.
 func (s *Session) Renew() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	if s.loadErr == nil {
-		s.renew = true
+	if s.state == loadDone && s.ch.rotate == rotateNone {
+		s.ch.rotate = rotateRenew
 	}
 }
 
-// tombstoneTTL is how long the tombstone of a destroyed or renewed ID lasts:
-// the absolute lifetime, the longest any cookie for it could be honoured.
+// Login binds the session to userID at commit and gives it a fresh ID, as
+// Renew does: call it once the user has proved who they are. The session
+// then appears in Manager.UserSessions, and Manager.DestroyUser ends it.
+//
+// Logging in as the user the session is already bound to only renews it.
+// Logging in while bound to another user ends that user's session (as
+// Destroy) and starts a new one for userID: nothing read from the other
+// user's session carries over, only the values this request set, so the
+// other user's DestroyUser can never reach the new session. Login panics if
+// userID is empty; to log out, call Destroy.
+func (s *Session) Login(userID string) {
+	if userID == "" {
+		panic("sessions: Login with an empty user ID")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	if s.state == loadDone {
+		s.ch.rotate, s.ch.user = rotateLogin, userID
+	}
+}
+
+// commitRotate moves the session to a fresh ID, following the steps above.
+func (s *Session) commitRotate(ch changes) (string, error) {
+	m := s.m
+	md, values := s.meta, s.values(ch)
+	if ch.rotate == rotateLogin && md.user != ch.user {
+		if md.user != "" && s.id != "" {
+			if _, err := m.endChain(s.ctx, handle(s.id), nil); err != nil {
+				return "", err
+			}
+			s.startNew()
+			md, values = s.meta, s.values(changes{values: ch.values, cleared: true})
+		}
+		md.user, md.login = ch.user, m.cfg.now()
+	}
+	if s.id == "" {
+		return s.commitNew(values, md)
+	}
+	return s.rotate(values, md, ch.rotate == rotateLogin)
+}
+
+// rotate moves the live session to a fresh ID with values and metadata md.
+// login reports a Login, which prunes the user's index and enforces the
+// session limit.
+func (s *Session) rotate(values map[string][]byte, md meta, login bool) (string, error) {
+	m := s.m
+	id, err := newID()
+	if err != nil {
+		return "", fmt.Errorf("sessions: new ID: %w", err)
+	}
+	now, old, next := m.cfg.now(), handle(s.id), handle(id)
+	if md.user != "" {
+		if err := m.indexAdd(s.ctx, md.user, next, now, login); err != nil {
+			return "", err
+		}
+	}
+	if err := m.write(s.ctx, successorKey(old), Change{Create: true, Set: Record{next: []byte("1")}}, m.tombstoneTTL()); err != nil {
+		return "", fmt.Errorf("sessions: renew: %w", err)
+	}
+	if live, err := m.remove(s.ctx, old); err != nil || !live {
+		if err == nil {
+			m.refused(s.ctx, s.id, ErrInvalidated)
+			s.startNew()
+			err = errRefused
+		}
+		return "", err
+	}
+	cookie, err := s.store(id, m.newRecord(values, md, now), md, now)
+	if err == nil && login {
+		m.enforceLimit(s.ctx, md.user, next)
+	}
+	return cookie, err
+}
+
+// endChain removes the session with handle h and, when h was no longer
+// live, every session it was renewed to, down the chain; handles in seen
+// are skipped (and seen may be nil). It reports whether a live session was
+// removed.
+func (m *Manager) endChain(ctx context.Context, h string, seen map[string]bool) (bool, error) {
+	if seen == nil {
+		seen = make(map[string]bool, 1)
+	}
+	ended := false
+	stack := []string{h}
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[x] {
+			continue
+		}
+		seen[x] = true
+		live, err := m.remove(ctx, x)
+		if err != nil {
+			return ended, err
+		}
+		if live {
+			ended = true
+			continue
+		}
+		next, err := m.read(ctx, successorKey(x))
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return ended, fmt.Errorf("sessions: read successors: %w", err)
+		}
+		for n := range next {
+			if validHandle(n) {
+				stack = append(stack, n)
+			}
+		}
+	}
+	return ended, nil
+}
+
+// tombstoneTTL is how long the tombstone of an ended ID, and the successor
+// record of a renewed one, last: the absolute lifetime, the longest any
+// cookie for it, or any session renewed from it, could live.
 func (m *Manager) tombstoneTTL() time.Duration { return m.cfg.lifetime }
 
-// remove tombstones id. It reports whether a live record was removed.
-func (m *Manager) remove(ctx context.Context, id string) (bool, error) {
+// remove tombstones the record under key and reports whether it was live.
+func (m *Manager) remove(ctx context.Context, key string) (bool, error) {
 	ctx, cancel := m.storeContext(ctx)
 	defer cancel()
-	err := m.store.Remove(ctx, handle(id), m.tombstoneTTL())
+	err := m.store.Remove(ctx, key, m.tombstoneTTL())
 	switch {
 	case err == nil:
 		return true, nil
@@ -93,5 +229,5 @@ func (m *Manager) refused(ctx context.Context, id string, err error) {
 	if errors.Is(err, ErrNotFound) {
 		msg = "session write refused: the session ended before the request committed"
 	}
-	m.logger().LogAttrs(ctx, slog.LevelInfo, msg, slog.String("session", idHash(id)))
+	m.log(ctx, slog.LevelInfo, msg, id)
 }

@@ -4,23 +4,50 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
 // ErrHeadersWritten is wrapped by the error given to the error handler when a
 // commit failed after the response headers were sent: a store failure then, or
-// a change that needed a cookie (a new session, a renewed ID), which cannot
-// reach the browser any more and so was not stored.
+// a change that needed a cookie (a new session, a renewed ID, RememberMe),
+// which cannot reach the browser any more and so was not stored.
 var ErrHeadersWritten = errors.New("sessions: response headers already written")
 
 // errCommitFailed is returned by writes to a response that the error handler
 // took over after a failed commit.
 var errCommitFailed = errors.New("sessions: the session could not be committed; the error handler wrote the response")
+
+// lateError is the error of a change that needs a cookie, made after the
+// response headers were sent.
+func lateError(what string) error {
+	return &afterHeadersError{what: what}
+}
+
+// afterHeadersError is a commit that failed after the headers were sent:
+// either a change that needed a cookie (what), or a store failure (err).
+type afterHeadersError struct {
+	what string
+	err  error
+}
+
+func (e *afterHeadersError) Error() string {
+	if e.err == nil {
+		return ErrHeadersWritten.Error() + ": " + e.what + " needs a cookie and was not stored"
+	}
+	return ErrHeadersWritten.Error() + ": " + strings.TrimPrefix(e.err.Error(), "sessions: ")
+}
+
+func (e *afterHeadersError) Unwrap() []error {
+	if e.err == nil {
+		return []error{ErrHeadersWritten}
+	}
+	return []error{ErrHeadersWritten, e.err}
+}
 
 // Manager is the session middleware: it loads each request's session on
 // first use and commits its changes before the response headers go out.
@@ -33,26 +60,15 @@ type Manager struct {
 
 // New returns a Manager that keeps sessions in store.
 //
-// New panics if store is nil or an option is invalid: a lifetime shorter
-// than the idle timeout, a touch interval not shorter than the idle timeout,
-// a negative duration, a non-positive lifetime or commit timeout, a cookie
-// name that is not a token, a path that does not start with "/", a
-// "__Host-" name with a Domain, a Path other than "/" or without Secure, a
-// "__Secure-" name without Secure, SameSite=None or Partitioned without
-// Secure, a nil codec, error handler or clock. These are programming errors,
-// found when the program starts.
+// New panics if store is nil or an option is invalid (see each option for
+// what it accepts): invalid options are programming errors, found when the
+// program starts. Every constructor of the package follows that rule.
 func New(store Store, opts ...Option) *Manager {
 	if store == nil {
 		panic("sessions.New: store is nil")
 	}
-	cfg := newConfig()
-	for _, o := range opts {
-		o(&cfg)
-	}
-	if !cfg.touchSet {
-		cfg.touchInterval = defaultTouchInterval(cfg.idleTimeout)
-	}
-	if err := cfg.validate(); err != nil {
+	cfg, err := newConfig(opts)
+	if err != nil {
 		panic("sessions.New: " + err.Error())
 	}
 	return &Manager{store: store, cfg: cfg, name: cfg.cookie.effectiveName()}
@@ -79,7 +95,7 @@ func (c *sessionContext) Value(key any) any {
 }
 
 // requestState is everything the middleware needs for one request, in one
-// allocation.
+// allocation (BenchmarkMiddleware/untouched counts it).
 type requestState struct {
 	session Session
 	ctx     sessionContext
@@ -91,16 +107,17 @@ type requestState struct {
 //
 // The response is streamed, never buffered: the session is committed when
 // the handler first calls WriteHeader, Write, ReadFrom, Flush or Hijack, or
-// when it returns. If the commit fails, the error handler responds instead
-// of next. A handler that panics commits nothing.
+// when it returns, or when it calls Session.Commit. If the commit fails,
+// the error handler responds instead of next. A handler that panics commits
+// nothing.
 func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := &requestState{}
 		s := &st.session
-		s.m, s.ctx = m, r.Context()
+		s.m, s.ctx, s.w = m, r.Context(), &st.w
 		id, res := readCookie(r.Header, m.name)
 		if res == cookieMalformed {
-			m.logger().LogAttrs(r.Context(), slog.LevelInfo, "session cookie is malformed: ignored")
+			m.cfg.logger.LogAttrs(r.Context(), slog.LevelInfo, "session cookie is malformed: ignored")
 		}
 		s.cookieID = id
 		st.ctx = sessionContext{Context: r.Context(), s: s}
@@ -128,15 +145,18 @@ func FromContext(ctx context.Context) (*Session, bool) {
 	return s, ok && s != nil
 }
 
-func (m *Manager) logger() *slog.Logger {
-	if m.cfg.logger != nil {
-		return m.cfg.logger
-	}
-	return slog.Default()
+// log writes a record that names the session with ID id by a prefix of its
+// handle.
+func (m *Manager) log(ctx context.Context, level slog.Level, msg, id string) {
+	m.cfg.logger.LogAttrs(ctx, level, msg, slog.String("session", idHash(id)))
 }
 
-func (m *Manager) log(ctx context.Context, level slog.Level, msg, id string) {
-	m.logger().LogAttrs(ctx, level, msg, slog.String("session", idHash(id)))
+// logError writes an error record; a nil err writes none.
+func (m *Manager) logError(ctx context.Context, msg, id string, err error) {
+	if err == nil {
+		return
+	}
+	m.cfg.logger.LogAttrs(ctx, slog.LevelError, msg, slog.String("session", idHash(id)), slog.Any("error", err))
 }
 
 // storeContext returns the context for a store call: not cancelled when the
@@ -146,11 +166,23 @@ func (m *Manager) storeContext(ctx context.Context) (context.Context, context.Ca
 	return context.WithTimeout(context.WithoutCancel(ctx), m.cfg.commitTimeout)
 }
 
-// fail logs err and hands it to the error handler.
-func (m *Manager) fail(w http.ResponseWriter, r *http.Request, s *Session, err error) {
-	m.logger().LogAttrs(r.Context(), slog.LevelError, "session commit failed",
-		slog.String("session", idHash(s.cookieID)), slog.Any("error", err))
-	m.cfg.errorHandler(w, r, err)
+// read reads the session with ID id from the store.
+func (m *Manager) read(ctx context.Context, id string) (Record, error) {
+	return m.readKey(ctx, handle(id))
+}
+
+// readKey reads the record under a store key.
+func (m *Manager) readKey(ctx context.Context, key string) (Record, error) {
+	ctx, cancel := m.storeContext(ctx)
+	defer cancel()
+	return m.store.Read(ctx, key)
+}
+
+// write applies ch to the record under a store key.
+func (m *Manager) write(ctx context.Context, key string, ch Change, ttl time.Duration) error {
+	ctx, cancel := m.storeContext(ctx)
+	defer cancel()
+	return m.store.Write(ctx, key, ch, ttl)
 }
 
 // ttl returns how long a record created at created may live from now: the
@@ -163,270 +195,52 @@ func (m *Manager) ttl(created, now time.Time) time.Duration {
 	return left
 }
 
-// commit writes the session's changes to the store. It returns the
-// Set-Cookie value for the response, or "" for none. late reports that the
-// response headers are already out, so no cookie can be set.
-func (s *Session) commit(late bool) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m := s.m
-	if err := s.encodeErr; err != nil {
-		s.encodeErr = nil
-		s.pending = nil
-		return "", err
+// expired reports whether the session rec, with metadata md, has passed its
+// absolute lifetime or its idle timeout at now, by the Manager's clock.
+func (m *Manager) expired(rec Record, md meta, now time.Time) bool {
+	deadline := md.created.Add(m.cfg.lifetime)
+	if d, ok := parseMillis(rec[keyDeadline]); ok && d.Before(deadline) {
+		deadline = d
 	}
-	if err := s.loadErr; err != nil {
-		s.loadErr = nil
-		return "", err
-	}
-	cookie := ""
-	if id := s.destroyID; id != "" {
-		s.destroyID = ""
-		if _, err := m.remove(s.ctx, id); err != nil {
-			return "", err
-		}
-		cookie = m.cfg.cookie.header(m.name, "", -1, m.cfg.now())
-	}
-	if !s.loaded {
-		if len(s.pending) == 0 {
-			return cookie, nil
-		}
-		return s.commitBlind(late)
-	}
-	switch {
-	case s.renew && s.id != "":
-		if late {
-			s.renew = false
-			return cookie, fmt.Errorf("sessions: renew: %w", ErrHeadersWritten)
-		}
-		return s.commitRenew()
-	case s.id == "" && s.hasPendingValues():
-		if late {
-			s.pending = nil
-			return cookie, fmt.Errorf("sessions: new session: %w", ErrHeadersWritten)
-		}
-		return s.commitNew(s.values())
-	case s.id != "":
-		return cookie, s.commitExisting(late, &cookie)
-	}
-	s.renew = false
-	return cookie, nil
+	idle := m.cfg.idleTimeout
+	return !now.Before(deadline) || (idle > 0 && !now.Before(md.touched.Add(idle)))
 }
 
-// hasPendingValues reports whether the request set any value.
-func (s *Session) hasPendingValues() bool {
-	for _, v := range s.pending {
-		if v != nil {
-			return true
-		}
+// fail logs err and hands it to the error handler.
+func (m *Manager) fail(w http.ResponseWriter, r *http.Request, s *Session, err error) {
+	msg := "session commit failed"
+	if s.state == loadReported {
+		msg = "session read failed"
 	}
-	return false
+	m.logError(r.Context(), msg, s.cookieID, err)
+	m.cfg.errorHandler(w, r, err)
 }
 
-// values returns the session's values with the request's changes applied,
-// without metadata.
-func (s *Session) values() map[string][]byte {
-	out := make(map[string][]byte, len(s.rec)+len(s.pending)+3)
-	if !s.cleared {
-		for k, v := range s.rec {
-			if len(k) < len(reservedPrefix) || k[:len(reservedPrefix)] != reservedPrefix {
-				out[k] = v
-			}
-		}
-	}
-	for k, v := range s.pending {
-		if v == nil {
-			delete(out, k)
-		} else {
-			out[k] = v
-		}
-	}
-	return out
-}
+// writerState tells how far the response has got.
+type writerState uint8
 
-// commitNew stores set, the values of a session without an ID, under a fresh
-// ID with fresh metadata.
-func (s *Session) commitNew(set map[string][]byte) (string, error) {
-	m := s.m
-	id, err := newID()
-	if err != nil {
-		return "", fmt.Errorf("sessions: new ID: %w", err)
-	}
-	now := m.cfg.now()
-	set[keyCreated] = formatMillis(now)
-	set[keyTouched] = set[keyCreated]
-	set[keyDeadline] = formatMillis(now.Add(m.cfg.lifetime))
-	if s.persist != m.cfg.cookie.persist || s.persistChanged {
-		set[keyPersist] = persistValue(s.persist)
-	}
-	ctx, cancel := m.storeContext(s.ctx)
-	defer cancel()
-	if err := m.store.Write(ctx, handle(id), Change{Replace: true, Set: set}, m.ttl(now, now)); err != nil {
-		return "", fmt.Errorf("sessions: write new session: %w", err)
-	}
-	s.id, s.rec, s.created, s.touched = id, set, now, now
-	s.pending, s.cleared, s.renew, s.persistChanged = nil, false, false, false
-	return s.cookieHeader(now), nil
-}
-
-// commitBlind writes the changes of a request that never read its session
-// under the cookie's ID, in one store call. The store refuses it if the
-// session is gone; then the values start a new session, if the cookie can
-// still be set. The ttl is the idle timeout (or the lifetime): the record's
-// deadline metadata, written when the session was created, keeps the built-in
-// stores from extending it past the absolute lifetime, and every read checks
-// that lifetime again.
-func (s *Session) commitBlind(late bool) (string, error) {
-	m := s.m
-	now := m.cfg.now()
-	ch := Change{Set: make(map[string][]byte, len(s.pending)+1)}
-	for k, v := range s.pending {
-		if v == nil {
-			ch.Delete = append(ch.Delete, k)
-		} else {
-			ch.Set[k] = v
-		}
-	}
-	ch.Set[keyTouched] = formatMillis(now)
-	ttl := m.cfg.lifetime
-	if m.cfg.idleTimeout > 0 {
-		ttl = m.cfg.idleTimeout
-	}
-	ctx, cancel := m.storeContext(s.ctx)
-	err := m.store.Write(ctx, handle(s.cookieID), ch, ttl)
-	cancel()
-	switch {
-	case err == nil:
-		s.pending = nil
-		return "", nil
-	case errors.Is(err, ErrInvalidated):
-		m.refused(s.ctx, s.cookieID, err)
-		s.loaded = true
-		s.startNew()
-		s.pending = nil
-		return "", nil
-	case errors.Is(err, ErrNotFound):
-		m.log(s.ctx, slog.LevelDebug, "session not found: a new session starts", s.cookieID)
-		s.loaded = true
-		s.startNew()
-		if late {
-			s.pending = nil
-			return "", fmt.Errorf("sessions: new session: %w", ErrHeadersWritten)
-		}
-		if !s.hasPendingValues() {
-			s.pending = nil
-			return "", nil
-		}
-		return s.commitNew(s.values())
-	}
-	return "", fmt.Errorf("sessions: write: %w", err)
-}
-
-// commitRenew moves the session to a fresh ID. The old ID is removed first:
-// if it was no longer live, a concurrent request destroyed or renewed it,
-// and nothing is carried over.
-func (s *Session) commitRenew() (string, error) {
-	m := s.m
-	old := s.id
-	set := s.values()
-	live, err := m.remove(s.ctx, old)
-	if err != nil {
-		return "", err
-	}
-	if !live {
-		m.refused(s.ctx, old, ErrInvalidated)
-		s.startNew()
-		s.pending, s.cleared, s.renew, s.persistChanged = nil, false, false, false
-		return "", nil
-	}
-	return s.commitNew(set)
-}
-
-// commitExisting writes the request's changes to a live session, or touches
-// it when the touch interval has passed. cookie is set when the cookie must
-// be sent again.
-func (s *Session) commitExisting(late bool, cookie *string) error {
-	m := s.m
-	now := m.cfg.now()
-	changed := len(s.pending) > 0 || s.cleared || s.persistChanged
-	if !changed && (m.cfg.idleTimeout == 0 || now.Sub(s.touched) < m.cfg.touchInterval) {
-		return nil
-	}
-	ttl := m.ttl(s.created, now)
-	if ttl <= 0 {
-		m.refused(s.ctx, s.id, ErrNotFound)
-		s.pending, s.cleared, s.persistChanged = nil, false, false
-		return nil
-	}
-	var ch Change
-	if s.cleared {
-		ch = Change{Replace: true, Set: s.values()}
-		ch.Set[keyCreated] = formatMillis(s.created)
-		ch.Set[keyDeadline] = formatMillis(s.created.Add(m.cfg.lifetime))
-		if s.persist != m.cfg.cookie.persist {
-			ch.Set[keyPersist] = persistValue(s.persist)
-		}
-	} else {
-		ch.Set = make(map[string][]byte, len(s.pending)+2)
-		for k, v := range s.pending {
-			if v == nil {
-				ch.Delete = append(ch.Delete, k)
-			} else {
-				ch.Set[k] = v
-			}
-		}
-		if s.persistChanged {
-			ch.Set[keyPersist] = persistValue(s.persist)
-		}
-	}
-	ch.Set[keyTouched] = formatMillis(now)
-	ctx, cancel := m.storeContext(s.ctx)
-	defer cancel()
-	err := m.store.Write(ctx, handle(s.id), ch, ttl)
-	persistChanged := s.persistChanged
-	s.pending, s.cleared, s.persistChanged = nil, false, false
-	switch {
-	case errors.Is(err, ErrInvalidated), errors.Is(err, ErrNotFound):
-		m.refused(s.ctx, s.id, err)
-		s.startNew()
-		*cookie = ""
-		return nil
-	case err != nil:
-		return fmt.Errorf("sessions: write: %w", err)
-	}
-	s.rec, s.touched = ch.Apply(s.rec), now
-	if persistChanged && !late {
-		*cookie = s.cookieHeader(now)
-	}
-	return nil
-}
-
-// cookieHeader returns the Set-Cookie value that carries the session's ID.
-func (s *Session) cookieHeader(now time.Time) string {
-	m := s.m
-	var maxAge time.Duration
-	if s.persist {
-		maxAge = s.created.Add(m.cfg.lifetime).Sub(now)
-	}
-	return m.cfg.cookie.header(m.name, s.id, maxAge, now)
-}
-
-func persistValue(on bool) []byte {
-	if on {
-		return []byte("1")
-	}
-	return []byte("0")
-}
+const (
+	headersPending writerState = iota // nothing sent yet: the commit may still set a cookie
+	headersSent                       // the headers are out
+	hijacked                          // the handler took over the connection
+	failed                            // a commit failed and the error handler wrote the response
+)
 
 // responseWriter commits the session before the response headers go out. It
 // passes everything else through: the body is never buffered.
 type responseWriter struct {
-	rw          http.ResponseWriter
-	r           *http.Request
-	s           *Session
-	wroteHeader bool // the headers are out (or the connection was hijacked)
-	failed      bool // the error handler wrote the response
+	rw    http.ResponseWriter
+	r     *http.Request
+	s     *Session
+	state writerState
 }
+
+var (
+	_ http.ResponseWriter = (*responseWriter)(nil)
+	_ http.Flusher        = (*responseWriter)(nil)
+	_ http.Hijacker       = (*responseWriter)(nil)
+	_ io.ReaderFrom       = (*responseWriter)(nil)
+)
 
 // Header returns the response's header map.
 func (w *responseWriter) Header() http.Header { return w.rw.Header() }
@@ -434,50 +248,45 @@ func (w *responseWriter) Header() http.Header { return w.rw.Header() }
 // Unwrap returns the wrapped ResponseWriter, for http.ResponseController.
 func (w *responseWriter) Unwrap() http.ResponseWriter { return w.rw }
 
-// WriteHeader commits the session, then sends the headers.
-func (w *responseWriter) WriteHeader(code int) {
-	if w.failed {
-		return
-	}
-	if !w.wroteHeader && (code < 100 || code > 199 || code == http.StatusSwitchingProtocols) {
+// begin commits the session if the headers are still to be sent, and
+// reports whether the handler's response may go on.
+func (w *responseWriter) begin() error {
+	if w.state == headersPending {
+		w.state = headersSent
 		if !w.commitHeaders() {
-			return
+			w.state = failed
 		}
 	}
-	w.rw.WriteHeader(code)
+	if w.state == failed {
+		return errCommitFailed
+	}
+	return nil
 }
 
-// commitHeaders commits before the headers go out and adds the cookie
-// headers. It reports false when the commit failed and the error handler
-// wrote the response.
-func (w *responseWriter) commitHeaders() bool {
-	w.wroteHeader = true
-	cookie, err := w.s.commit(false)
-	if err != nil {
-		w.failed = true
-		h := w.rw.Header()
-		for k := range h {
-			delete(h, k)
+// WriteHeader commits the session, then sends the headers. Informational
+// (1xx) headers other than 101 leave the commit for the final ones.
+func (w *responseWriter) WriteHeader(code int) {
+	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
+		if w.state == headersPending || w.state == headersSent {
+			w.rw.WriteHeader(code)
 		}
-		w.s.m.fail(w.rw, w.r, w.s, err)
-		return false
+		return
 	}
-	if cookie != "" {
-		h := w.rw.Header()
-		h.Add("Set-Cookie", cookie)
-		h.Set("Cache-Control", "no-store")
-		h.Add("Vary", "Cookie")
+	if w.state == headersPending && w.begin() != nil {
+		return
 	}
-	return true
+	if w.state == headersSent {
+		w.rw.WriteHeader(code)
+	}
 }
 
 // Write commits the session before the first byte, then writes b.
 func (w *responseWriter) Write(b []byte) (int, error) {
-	if !w.wroteHeader {
+	if w.state == headersPending {
 		w.WriteHeader(http.StatusOK)
 	}
-	if w.failed {
-		return 0, errCommitFailed
+	if err := w.begin(); err != nil {
+		return 0, err
 	}
 	return w.rw.Write(b)
 }
@@ -485,11 +294,11 @@ func (w *responseWriter) Write(b []byte) (int, error) {
 // ReadFrom commits the session, then copies src to the response, using the
 // wrapped writer's ReadFrom (sendfile) when it has one.
 func (w *responseWriter) ReadFrom(src io.Reader) (int64, error) {
-	if !w.wroteHeader {
+	if w.state == headersPending {
 		w.WriteHeader(http.StatusOK)
 	}
-	if w.failed {
-		return 0, errCommitFailed
+	if err := w.begin(); err != nil {
+		return 0, err
 	}
 	if rf, ok := w.rw.(io.ReaderFrom); ok {
 		return rf.ReadFrom(src)
@@ -506,11 +315,11 @@ func (w *responseWriter) Flush() { _ = w.FlushError() }
 
 // FlushError is Flush for http.ResponseController: it returns the error.
 func (w *responseWriter) FlushError() error {
-	if !w.wroteHeader {
+	if w.state == headersPending {
 		w.WriteHeader(http.StatusOK)
 	}
-	if w.failed {
-		return errCommitFailed
+	if err := w.begin(); err != nil {
+		return err
 	}
 	return http.NewResponseController(w.rw).Flush()
 }
@@ -520,28 +329,76 @@ func (w *responseWriter) FlushError() error {
 // session values before the upgrade only on a session that already has its
 // cookie.
 func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	if w.failed {
-		return nil, nil, errCommitFailed
+	if err := w.begin(); err != nil {
+		return nil, nil, err
 	}
-	if !w.wroteHeader && !w.commitHeaders() {
-		return nil, nil, errCommitFailed
+	conn, rw, err := http.NewResponseController(w.rw).Hijack()
+	if err == nil {
+		w.state = hijacked
 	}
-	return http.NewResponseController(w.rw).Hijack()
+	return conn, rw, err
+}
+
+// commitHeaders commits before the headers go out and adds the cookie
+// headers. It reports false when the commit failed and the error handler
+// wrote the response.
+func (w *responseWriter) commitHeaders() bool {
+	cookie, err := w.s.commit(beforeHeaders)
+	if err != nil && !errors.Is(err, ErrInvalidated) {
+		h := w.rw.Header()
+		for k := range h {
+			delete(h, k)
+		}
+		w.s.m.fail(w.rw, w.r, w.s, err)
+		return false
+	}
+	w.setCookie(cookie)
+	return true
+}
+
+// setCookie adds the Set-Cookie header, and the headers that keep caches
+// from storing it.
+func (w *responseWriter) setCookie(cookie string) {
+	if cookie == "" {
+		return
+	}
+	h := w.rw.Header()
+	h.Add("Set-Cookie", cookie)
+	h.Set("Cache-Control", "no-store")
+	h.Add("Vary", "Cookie")
+}
+
+// commitNow is Session.Commit: it commits what the request changed so far.
+func (w *responseWriter) commitNow() error {
+	if w.state != headersPending {
+		_, err := w.s.commit(afterHeaders)
+		return lateFailure(err)
+	}
+	cookie, err := w.s.commit(beforeHeaders)
+	if err == nil || errors.Is(err, ErrInvalidated) {
+		w.setCookie(cookie)
+	}
+	return err
 }
 
 // finish commits what the handler left when it returned.
 func (w *responseWriter) finish() {
-	if w.failed {
-		return
-	}
-	if !w.wroteHeader {
-		w.commitHeaders()
-		return
-	}
-	if _, err := w.s.commit(true); err != nil {
-		if !errors.Is(err, ErrHeadersWritten) {
-			err = fmt.Errorf("%w: %w", ErrHeadersWritten, err)
+	switch w.state {
+	case headersPending:
+		w.begin()
+	case headersSent, hijacked:
+		_, err := w.s.commit(afterHeaders)
+		if err = lateFailure(err); err != nil && !errors.Is(err, ErrInvalidated) {
+			w.s.m.fail(w.rw, w.r, w.s, err)
 		}
-		w.s.m.fail(w.rw, w.r, w.s, err)
 	}
+}
+
+// lateFailure marks err, from a commit after the headers were sent, with
+// ErrHeadersWritten.
+func lateFailure(err error) error {
+	if err == nil || errors.Is(err, ErrHeadersWritten) || errors.Is(err, ErrInvalidated) {
+		return err
+	}
+	return &afterHeadersError{err: err}
 }

@@ -41,7 +41,7 @@ func TestStoreCallsPerRequest(t *testing.T) {
 			{"write-only", "/set?k=b&v=2", 0, counts{0, 1, 0}, false},
 			{"read, then write", "/rset?k=b&v=3", 0, counts{1, 1, 0}, false},
 			{"read, then write the same value", "/rset?k=b&v=3", 0, counts{1, 0, 0}, false},
-			{"renew", "/login?user=u", 0, counts{1, 1, 1}, true},
+			{"renew (successor, remove, new record)", "/login?user=u", 0, counts{1, 2, 1}, true},
 			{"destroy", "/logout", 0, counts{0, 0, 1}, true},
 			{"untouched after logout", "/none", 0, counts{0, 0, 0}, false},
 		}

@@ -9,8 +9,9 @@ import (
 	"time"
 )
 
-// Option configures a Manager. Options are applied in order by New; the
-// defaults below are set in one place, newConfig.
+// Option configures a Manager. Options are applied in order by New; every
+// default is set in one place, newConfig, and New panics on an invalid
+// value.
 type Option func(*config)
 
 // ErrorHandlerFunc responds to a request whose session could not be read or
@@ -25,17 +26,39 @@ type config struct {
 	cookie        cookieConfig
 	idleTimeout   time.Duration
 	lifetime      time.Duration
-	touchInterval time.Duration
-	touchSet      bool // touchInterval was given; otherwise derived from idleTimeout
+	touchInterval time.Duration // < 0 until set: then derived from idleTimeout
 	commitTimeout time.Duration
+	maxSessions   int
 	codec         Codec
 	errorHandler  ErrorHandlerFunc
 	logger        *slog.Logger
 	now           func() time.Time
 }
 
-// newConfig returns the defaults of every option.
-func newConfig() config {
+// newConfig returns the configuration that opts make of the defaults, or
+// the first invalid setting.
+func newConfig(opts []Option) (config, error) {
+	c := defaultConfig()
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.touchInterval < 0 && c.touchInterval != unsetTouch {
+		return c, fmt.Errorf("touch interval %v must not be negative", c.touchInterval)
+	}
+	if c.touchInterval == unsetTouch {
+		c.touchInterval = min(time.Minute, c.idleTimeout/2)
+	}
+	if c.logger == nil {
+		c.logger = slog.Default()
+	}
+	return c, c.validate()
+}
+
+// unsetTouch marks a touch interval that no option set.
+const unsetTouch = time.Duration(-1 << 63)
+
+// defaultConfig returns the defaults of every option.
+func defaultConfig() config {
 	return config{
 		cookie: cookieConfig{
 			name:     "session",
@@ -47,18 +70,14 @@ func newConfig() config {
 		},
 		idleTimeout:   0,
 		lifetime:      24 * time.Hour,
+		touchInterval: unsetTouch, // a minute, or half the idle timeout when that is shorter
 		commitTimeout: 5 * time.Second,
+		maxSessions:   0,
 		codec:         JSONCodec{},
 		errorHandler:  defaultErrorHandler,
-		logger:        nil, // slog.Default() at the time of each log record
+		logger:        nil, // slog.Default(), as New finds it
 		now:           time.Now,
 	}
-}
-
-// defaultTouchInterval is the touch interval when WithTouchInterval is not
-// given: a minute, or half the idle timeout when that is shorter.
-func defaultTouchInterval(idle time.Duration) time.Duration {
-	return min(time.Minute, idle/2)
 }
 
 // WithCookieName sets the name of the session cookie. Default: "session".
@@ -136,7 +155,17 @@ func WithLifetime(d time.Duration) Option {
 // Default: one minute, or half the idle timeout when that is shorter. It
 // matters only with an idle timeout and must be shorter than it.
 func WithTouchInterval(d time.Duration) Option {
-	return func(c *config) { c.touchInterval, c.touchSet = d, true }
+	return func(c *config) { c.touchInterval = d }
+}
+
+// WithMaxSessions limits how many sessions one user may have live at once:
+// a Login past n ends the user's least recently active other sessions, so
+// that n remain. Logins that race at the limit can end each other; never
+// more than n stay live once they have all committed. Enforcing it costs a
+// Login one more read of the user's index, and one read per session of the
+// user when the index holds more than n. Default: 0, no limit.
+func WithMaxSessions(n int) Option {
+	return func(c *config) { c.maxSessions = n }
 }
 
 // WithCommitTimeout bounds each store call the Manager makes: the read of a
@@ -159,8 +188,9 @@ func WithErrorHandler(h ErrorHandlerFunc) Option {
 }
 
 // WithLogger sets the logger for failures, refused writes and bad input.
-// Default: slog.Default(). Log records carry a short hash of the session ID,
-// never the ID itself.
+// Default: slog.Default(), as it is when New is called. Log records name a
+// session by the first 12 hex digits of its handle, never by its ID, and
+// carry no stored value.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) { c.logger = l }
 }
@@ -204,8 +234,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("idle timeout %v must not be negative", c.idleTimeout)
 	case c.idleTimeout > c.lifetime:
 		return fmt.Errorf("absolute lifetime %v is shorter than the idle timeout %v", c.lifetime, c.idleTimeout)
-	case c.touchInterval < 0:
-		return fmt.Errorf("touch interval %v must not be negative", c.touchInterval)
+	case c.maxSessions < 0:
+		return fmt.Errorf("session limit %d must not be negative", c.maxSessions)
 	case c.idleTimeout > 0 && c.touchInterval >= c.idleTimeout:
 		return fmt.Errorf("touch interval %v must be shorter than the idle timeout %v", c.touchInterval, c.idleTimeout)
 	case c.commitTimeout <= 0:

@@ -20,10 +20,13 @@ var ErrNoValue = errors.New("sessions: no value under key")
 // Keys that start with reservedPrefix hold the Manager's metadata.
 const (
 	reservedPrefix = "__"
-	keyCreated     = "__created"  // creation (or last Renew) time, Unix milliseconds
-	keyTouched     = "__touched"  // last write, Unix milliseconds
+	keyCreated     = "__created"  // start of the absolute lifetime (creation or last Renew), Unix ms
+	keyTouched     = "__touched"  // last write, Unix ms
 	keyPersist     = "__persist"  // "1" persistent cookie, "0" browser-session cookie
-	keyDeadline    = "__deadline" // end of the absolute lifetime, Unix milliseconds
+	keyDeadline    = "__deadline" // end of the absolute lifetime, Unix ms
+	keyUser        = "__user"     // the user the session is bound to
+	keyLogin       = "__login"    // when the session was logged in, Unix ms
+	keyLabel       = "__label"    // the application's name for the device
 )
 
 // Session is the session of one request. Get it with Get or FromContext.
@@ -33,103 +36,121 @@ const (
 // and one that only calls Set and Delete costs one write and no read.
 // Changes are kept in the Session and written by the Manager in one store
 // call when the response starts, before its headers go out, or when the
-// handler returns. Only the keys the request changed are written, so
-// concurrent requests that change different keys all persist.
+// handler returns (or earlier, with Commit). Only the keys the request
+// changed are written, so concurrent requests that change different keys
+// all persist.
 //
 // A Session is safe for use by several goroutines of one request.
 type Session struct {
 	mu  sync.Mutex
 	m   *Manager
-	ctx context.Context // the request's context, for the read
+	ctx context.Context // the request's context, for the store calls
+	w   *responseWriter // the response, for Commit
 
-	cookieID string // a well-formed ID from the request's cookie, or ""
-	loaded   bool
-	loadErr  error
+	cookieID string // a well-formed ID from the request, or ""
+	state    loadState
+	readErr  error // why the session could not be read (state == loadFailed)
 
-	id      string // the ID of the live stored session, or "" for a new one
-	rec     Record // the record as read or last written; never modified
-	created time.Time
+	id   string // the ID of the live stored session, or "" for a new one
+	rec  Record // the record as read or last written; never modified
+	meta meta
+	ch   changes
+}
+
+// loadState tells whether the session was read from the store.
+type loadState uint8
+
+const (
+	loadPending  loadState = iota // not read yet
+	loadDone                      // read, or known to be new
+	loadFailed                    // the read failed: the session is empty and read-only
+	loadReported                  // failed, and the failure went to the error handler
+)
+
+// meta is the Manager's metadata of a live session, parsed from its record.
+type meta struct {
+	created time.Time // start of the absolute lifetime
 	touched time.Time
+	login   time.Time
 	persist bool
-
-	pending        map[string][]byte // changes since the last commit; nil deletes
-	cleared        bool              // the next write replaces the record
-	renew          bool
-	persistChanged bool
-	destroyID      string // the ID to remove at the next commit
-	encodeErr      error
+	user    string
 }
 
 // load reads the session from the store once. s.mu must be held.
 func (s *Session) load() {
-	if s.loaded {
+	if s.state != loadPending {
 		return
 	}
-	s.loaded = true
+	s.state = loadDone
 	if s.cookieID == "" {
 		s.startNew()
 		return
 	}
 	m := s.m
-	ctx, cancel := m.storeContext(s.ctx)
-	rec, err := m.store.Read(ctx, handle(s.cookieID))
-	cancel()
+	rec, err := m.read(s.ctx, s.cookieID)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		m.log(s.ctx, slog.LevelDebug, "session not found: a new session starts", s.cookieID)
-		s.startNew()
-		return
+	case errors.Is(err, ErrCorrupt):
+		m.log(s.ctx, slog.LevelWarn, "session record is corrupt: a new session starts", s.cookieID)
 	case err != nil:
-		s.loadErr = fmt.Errorf("sessions: read: %w", err)
-		s.startNew()
-		s.pending = nil
+		s.state, s.readErr = loadFailed, fmt.Errorf("sessions: read: %w", err)
+		s.ch = changes{end: s.ch.end}
+	default:
+		s.adopt(rec)
 		return
 	}
-	created, ok1 := parseMillis(rec[keyCreated])
-	touched, ok2 := parseMillis(rec[keyTouched])
-	if !ok1 || !ok2 {
+	s.startNew()
+}
+
+// adopt makes rec, read under the cookie's ID, the session, unless its
+// metadata is unreadable or it has expired by the Manager's clock.
+func (s *Session) adopt(rec Record) {
+	m := s.m
+	md, ok := parseMeta(rec, m.cfg.cookie.persist)
+	if !ok {
 		m.log(s.ctx, slog.LevelWarn, "session record is corrupt (metadata missing or unreadable): a new session starts", s.cookieID)
 		s.startNew()
 		return
 	}
-	now := m.cfg.now()
-	deadline := created.Add(m.cfg.lifetime)
-	if d, ok := parseMillis(rec[keyDeadline]); ok && d.Before(deadline) {
-		deadline = d
-	}
-	if !now.Before(deadline) ||
-		(m.cfg.idleTimeout > 0 && !now.Before(touched.Add(m.cfg.idleTimeout))) {
+	if m.expired(rec, md, m.cfg.now()) {
 		// The store still has it (its clock or its expiry differs from
 		// ours): tombstone it, so that no write-only request, which does
 		// not read, can write to it again.
 		m.log(s.ctx, slog.LevelDebug, "session expired: a new session starts", s.cookieID)
-		if _, err := m.remove(s.ctx, s.cookieID); err != nil {
-			m.logger().LogAttrs(s.ctx, slog.LevelWarn, "removing an expired session failed",
-				slog.String("session", idHash(s.cookieID)), slog.Any("error", err))
+		if _, err := m.remove(s.ctx, handle(s.cookieID)); err != nil {
+			m.logError(s.ctx, "removing an expired session failed", s.cookieID, err)
 		}
 		s.startNew()
 		return
 	}
-	s.id, s.rec, s.created, s.touched = s.cookieID, rec, created, touched
-	s.persist = m.cfg.cookie.persist
+	s.id, s.rec, s.meta = s.cookieID, rec, md
+}
+
+// parseMeta reads the Manager's metadata from rec.
+func parseMeta(rec Record, persist bool) (meta, bool) {
+	created, ok1 := parseMillis(rec[keyCreated])
+	touched, ok2 := parseMillis(rec[keyTouched])
+	md := meta{created: created, touched: touched, persist: persist, user: string(rec[keyUser])}
+	md.login, _ = parseMillis(rec[keyLogin])
 	if p, ok := rec[keyPersist]; ok {
-		s.persist = string(p) == "1"
+		md.persist = string(p) == "1"
 	}
+	return md, ok1 && ok2
 }
 
 // startNew makes s an empty session with no ID yet.
 func (s *Session) startNew() {
 	s.id, s.rec = "", nil
-	s.created, s.touched = time.Time{}, time.Time{}
-	s.persist = s.m.cfg.cookie.persist
+	s.meta = meta{persist: s.m.cfg.cookie.persist}
 }
 
 // lookup returns the encoded value under key. s.mu must be held.
 func (s *Session) lookup(key string) ([]byte, bool) {
-	if v, ok := s.pending[key]; ok {
+	if v, ok := s.ch.values[key]; ok {
 		return v, v != nil
 	}
-	if s.cleared || strings.HasPrefix(key, reservedPrefix) {
+	if s.ch.cleared || strings.HasPrefix(key, reservedPrefix) {
 		return nil, false
 	}
 	v, ok := s.rec[key]
@@ -142,13 +163,6 @@ func (s *Session) raw(key string) ([]byte, bool) {
 	defer s.mu.Unlock()
 	s.load()
 	return s.lookup(key)
-}
-
-func (s *Session) markPending(key string, v []byte) {
-	if s.pending == nil {
-		s.pending = make(map[string][]byte, 4)
-	}
-	s.pending[key] = v
 }
 
 // Get returns the value under key as the codec decodes it into an
@@ -171,8 +185,8 @@ func (s *Session) Get(key string) any {
 // Set does not read the session: a request that only writes costs one store
 // call, a write of the changed keys that the store refuses if the session
 // is gone (then a new session with a fresh ID gets the values). Once the
-// session was read, setting the value the key held when it was read changes
-// nothing: the request's commit does not write that key, so a concurrent
+// session was read, a key whose final value is the one it held when it was
+// read is not written, however often it was set in between, so a concurrent
 // request's write to it stands.
 func (s *Session) Set(key string, value any) {
 	checkKey(key)
@@ -183,15 +197,15 @@ func (s *Session) Set(key string, value any) {
 		return
 	}
 	if err != nil {
-		if s.encodeErr == nil {
-			s.encodeErr = fmt.Errorf("sessions: encode value of key %q: %w", key, err)
+		if s.ch.err == nil {
+			s.ch.err = fmt.Errorf("sessions: encode value of key %q: %w", key, err)
 		}
 		return
 	}
-	if cur, ok := s.lookup(key); ok && s.loaded && bytes.Equal(cur, b) {
+	if cur, ok := s.lookup(key); ok && s.state != loadPending && bytes.Equal(cur, b) {
 		return
 	}
-	s.markPending(key, b)
+	s.ch.set(key, b)
 }
 
 // Delete removes the value under key, if any. Like Set, it does not read the
@@ -204,17 +218,17 @@ func (s *Session) Delete(key string) {
 	if !s.writable() {
 		return
 	}
-	if !s.loaded {
-		s.markPending(key, nil)
+	if s.state == loadPending {
+		s.ch.set(key, nil)
 		return
 	}
 	if _, ok := s.lookup(key); !ok {
 		return
 	}
-	if _, stored := s.rec[key]; stored && !s.cleared {
-		s.markPending(key, nil)
+	if _, stored := s.rec[key]; stored && !s.ch.cleared {
+		s.ch.set(key, nil)
 	} else {
-		delete(s.pending, key)
+		delete(s.ch.values, key)
 	}
 }
 
@@ -225,7 +239,7 @@ func (s *Session) writable() bool {
 	if s.cookieID == "" {
 		s.load()
 	}
-	return s.loadErr == nil
+	return s.state == loadPending || s.state == loadDone
 }
 
 // Has reports whether the session holds a value under key.
@@ -240,15 +254,15 @@ func (s *Session) Keys() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	keys := make([]string, 0, len(s.rec)+len(s.pending))
-	if !s.cleared {
+	keys := make([]string, 0, len(s.rec)+len(s.ch.values))
+	if !s.ch.cleared {
 		for k := range s.rec {
-			if _, changed := s.pending[k]; !changed && !strings.HasPrefix(k, reservedPrefix) {
+			if _, changed := s.ch.values[k]; !changed && !strings.HasPrefix(k, reservedPrefix) {
 				keys = append(keys, k)
 			}
 		}
 	}
-	for k, v := range s.pending {
+	for k, v := range s.ch.values {
 		if v != nil && !strings.HasPrefix(k, reservedPrefix) {
 			keys = append(keys, k)
 		}
@@ -257,36 +271,49 @@ func (s *Session) Keys() []string {
 	return keys
 }
 
-// Clear removes every value. The session keeps its ID; the store's record
-// is replaced as a whole when the response starts, so keys that concurrent
-// requests wrote are removed too.
+// Clear removes every value. The session keeps its ID and its user: at
+// commit, every key the session held when this request read it is deleted,
+// in one write of the changed keys, so a key that a concurrent request
+// wrote after this request's read is kept (G3). If the session ended before
+// the commit, Clear never brings it back: the values set after Clear start a
+// new session with a fresh ID.
 func (s *Session) Clear() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	if s.loadErr != nil {
+	if s.state != loadDone {
 		return
 	}
-	for k := range s.pending {
-		if strings.HasPrefix(k, reservedPrefix) {
-			continue
+	for k := range s.ch.values {
+		if !strings.HasPrefix(k, reservedPrefix) {
+			delete(s.ch.values, k)
 		}
-		delete(s.pending, k)
 	}
 	if s.id != "" {
-		s.cleared = true
+		s.ch.cleared = true
 	}
 }
 
 // ID returns the session's ID, or "" while the session has none: a new
 // session gets its ID when it is first written. The ID is the cookie's
-// value: treat it as a secret.
+// value: treat it as a secret, and use Handle to name the session.
 func (s *Session) ID() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
 	return s.id
 }
+
+// Commit writes the session's changes to the store now, before the handler
+// writes its response, so that the handler can tell the user the truth. It
+// returns nil, an error wrapping ErrInvalidated when the write was refused
+// because the session ended meanwhile (destroyed, renewed or expired by
+// another request), or the store's error. A failed Commit drops the changes
+// it could not write, and goes to the caller rather than to the error
+// handler. Changes made after Commit are committed again when the response
+// starts; one made after the response headers were sent that needs a cookie
+// fails with ErrHeadersWritten.
+func (s *Session) Commit() error { return s.w.commitNow() }
 
 // Err returns the error that kept the session from being read, or nil. A
 // session that could not be read is empty and read-only for the request:
@@ -296,22 +323,25 @@ func (s *Session) Err() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	return s.loadErr
+	return s.readErr
 }
 
 // RememberMe chooses, for this session only, between a persistent cookie
 // (true) and a browser-session cookie (false); the choice is stored with
-// the session and survives Renew. A change re-sends the cookie. Without a
-// call the session follows WithPersistentCookie.
+// the session and survives Renew. A change re-sends the cookie, so after
+// the response headers were sent it fails like every late change that
+// needs a cookie: the error handler gets ErrHeadersWritten. Without a call
+// the session follows WithPersistentCookie.
 func (s *Session) RememberMe(persistent bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	if s.loadErr != nil || s.persist == persistent {
+	if s.state != loadDone || s.meta.persist == persistent {
 		return
 	}
-	s.persist = persistent
-	s.persistChanged = true
+	s.meta.persist = persistent
+	s.ch.set(keyPersist, persistValue(persistent))
+	s.ch.cookie = true
 }
 
 // Decode decodes the value under key into dst, a pointer. It returns
@@ -340,8 +370,10 @@ func (s *Session) decodeOrLog(key string, dst any) bool {
 		return false
 	}
 	if err := s.m.cfg.codec.Decode(b, dst); err != nil {
-		s.m.logger().LogAttrs(s.ctx, slog.LevelWarn, "session value does not decode",
-			slog.String("session", idHash(s.cookieID)), slog.String("key", key), slog.Any("error", err))
+		// The codec's message may quote the value: log only its type.
+		s.m.cfg.logger.LogAttrs(s.ctx, slog.LevelWarn, "session value does not decode",
+			slog.String("session", idHash(s.cookieID)), slog.String("key", key),
+			slog.String("into", fmt.Sprintf("%T", dst)), slog.String("error_type", fmt.Sprintf("%T", err)))
 		return false
 	}
 	return true

@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"context"
+	"fmt"
 	"hash/maphash"
 	"math"
 	"sync"
@@ -39,14 +40,10 @@ type MemoryOption func(*memoryOptions)
 // deletes expired records and tombstones. The default is one minute.
 //
 // The interval only bounds how long expired entries hold memory: they are
-// never visible, because every access checks expiry. A non-positive d keeps
-// the default.
+// never visible, because every access checks expiry. It must be positive:
+// NewMemoryStore panics otherwise.
 func WithSweepInterval(d time.Duration) MemoryOption {
-	return func(o *memoryOptions) {
-		if d > 0 {
-			o.sweepInterval = d
-		}
-	}
+	return func(o *memoryOptions) { o.sweepInterval = d }
 }
 
 // MemoryStore is a Store that keeps sessions in the memory of the process.
@@ -92,11 +89,15 @@ type memoryEntry struct {
 	expires int64
 }
 
-// NewMemoryStore returns an empty MemoryStore and starts its sweeper.
+// NewMemoryStore returns an empty MemoryStore and starts its sweeper. It
+// panics if an option is invalid.
 func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
 	o := defaultMemoryOptions()
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if o.sweepInterval <= 0 {
+		panic(fmt.Sprintf("sessions.NewMemoryStore: sweep interval %v must be positive", o.sweepInterval))
 	}
 	s := &MemoryStore{
 		seed:      maphash.MakeSeed(),

@@ -37,25 +37,23 @@ func memLiveHeap() uint64 {
 }
 
 func TestMemoryOptionsDefaults(t *testing.T) {
-	for _, tt := range []struct {
-		name string
-		opts []MemoryOption
-		want time.Duration
-	}{
-		{"default", nil, time.Minute},
-		{"set", []MemoryOption{WithSweepInterval(time.Second)}, time.Second},
-		{"zero keeps default", []MemoryOption{WithSweepInterval(0)}, time.Minute},
-		{"negative keeps default", []MemoryOption{WithSweepInterval(-time.Second)}, time.Minute},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			o := defaultMemoryOptions()
-			for _, opt := range tt.opts {
-				opt(&o)
-			}
-			if o.sweepInterval != tt.want {
-				t.Errorf("sweep interval = %v, want %v", o.sweepInterval, tt.want)
-			}
-		})
+	o := defaultMemoryOptions()
+	if o.sweepInterval != time.Minute {
+		t.Errorf("default sweep interval = %v, want 1m", o.sweepInterval)
+	}
+	WithSweepInterval(time.Second)(&o)
+	if o.sweepInterval != time.Second {
+		t.Errorf("sweep interval = %v, want 1s", o.sweepInterval)
+	}
+	for _, d := range []time.Duration{0, -time.Second} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("NewMemoryStore(WithSweepInterval(%v)) did not panic", d)
+				}
+			}()
+			NewMemoryStore(WithSweepInterval(d)).Close()
+		}()
 	}
 }
 

@@ -606,7 +606,7 @@ func TestRedisRoundTripsHTTP(t *testing.T) {
 		clock.Advance(2 * time.Minute)
 		step("/read", 200, 2, "read-only, touch interval passed")
 		step("/read", 200, 1, "read-only, right after the touch")
-		step("/renew", 200, 3, "renew")
+		step("/renew", 200, 4, "renew (successor, remove, new record)")
 		if res := step("/read", 200, 1, "read after renew"); res.body != "b" {
 			t.Fatalf("after renew read %q, want b", res.body)
 		}

@@ -81,7 +81,24 @@ type counts struct{ reads, writes, removes int64 }
 
 // take returns the counts since the last call and resets them.
 func (c *countingStore) take() counts {
+	c.mu.Lock()
+	c.changes = nil
+	c.mu.Unlock()
 	return counts{c.reads.Swap(0), c.writes.Swap(0), c.removes.Swap(0)}
+}
+
+// sessionWrites returns how many whole session records (Writes with
+// Replace) were written since the last take.
+func (c *countingStore) sessionWrites() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, ch := range c.changes {
+		if ch.Replace {
+			n++
+		}
+	}
+	return n
 }
 
 // testClock is a settable clock for WithClock.

@@ -1,0 +1,338 @@
+package sessions
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// changes is what a request did to its session since the last commit. Every
+// mutator of Session records into it, and commit turns it into store calls.
+type changes struct {
+	values  map[string][]byte // keys set, with their encoded values; nil deletes
+	cleared bool              // Clear: delete every value the request read
+	rotate  rotation          // a new ID at commit
+	user    string            // the user to bind, with rotateLogin
+	end     string            // the ID that Destroy ends at commit, or ""
+	others  bool              // DestroyOthers
+	cookie  bool              // the cookie must be sent again (RememberMe)
+	err     error             // the first value the codec could not encode
+}
+
+// rotation is the kind of new ID a commit gives the session.
+type rotation uint8
+
+const (
+	rotateNone  rotation = iota
+	rotateRenew          // Renew: same values, same user
+	rotateLogin          // Login: bound to changes.user
+)
+
+func (c *changes) set(key string, v []byte) {
+	if c.values == nil {
+		c.values = make(map[string][]byte, 4)
+	}
+	c.values[key] = v
+}
+
+// hasValues reports whether the request set a value of its own (metadata
+// alone does not make a session worth creating).
+func (c *changes) hasValues() bool {
+	for k, v := range c.values {
+		if v != nil && !strings.HasPrefix(k, reservedPrefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// delta returns the Change that applies c to rec, the record as the request
+// read it: only keys whose value differs from rec's are written, and Clear
+// deletes every value of rec. The Manager's touch time is always set.
+func (c *changes) delta(rec Record, now time.Time) Change {
+	ch := Change{Set: make(map[string][]byte, len(c.values)+1)}
+	for k, v := range c.values {
+		old, stored := rec[k]
+		switch {
+		case v == nil && stored:
+			ch.Delete = append(ch.Delete, k)
+		case v != nil && (!stored || !bytes.Equal(old, v) || c.cleared):
+			ch.Set[k] = v
+		}
+	}
+	if c.cleared {
+		for k := range rec {
+			if _, kept := ch.Set[k]; !kept && !strings.HasPrefix(k, reservedPrefix) {
+				ch.Delete = append(ch.Delete, k)
+			}
+		}
+	}
+	ch.Set[keyTouched] = formatMillis(now)
+	return ch
+}
+
+// blind returns the Change of a request that never read its session.
+func (c *changes) blind(now time.Time) Change {
+	return c.delta(nil, now)
+}
+
+// phase tells a commit whether the response headers are still to be sent,
+// so that it may set a cookie.
+type phase uint8
+
+const (
+	beforeHeaders phase = iota
+	afterHeaders
+)
+
+// errRefused wraps ErrInvalidated for a write that the store refused
+// because the session ended before the request committed.
+var errRefused = fmt.Errorf("sessions: write refused: %w", ErrInvalidated)
+
+// commit writes the request's changes to the store and returns the
+// Set-Cookie value for the response, or "" for none. A write refused because
+// the session ended gives an error wrapping ErrInvalidated, which is not a
+// failure: the Manager logs it and sends no cookie.
+func (s *Session) commit(p phase) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := s.ch
+	s.ch = changes{}
+	cookie, err := s.commitEnd(ch.end)
+	if err != nil {
+		return "", err
+	}
+	if ch.err != nil {
+		return "", ch.err
+	}
+	if s.state == loadFailed {
+		s.state = loadReported
+		return "", s.readErr
+	}
+	c, err := s.commitChanges(ch, p)
+	if c != "" {
+		cookie = c
+	}
+	if err == nil && ch.others {
+		err = s.commitOthers()
+	}
+	return cookie, err
+}
+
+// commitEnd carries out a Destroy: it ends the session under id and every
+// session renewed from it, and returns the cookie that deletes the
+// browser's copy.
+func (s *Session) commitEnd(id string) (string, error) {
+	if id == "" {
+		return "", nil
+	}
+	m := s.m
+	if _, err := m.endChain(s.ctx, handle(id), nil); err != nil {
+		return "", err
+	}
+	return m.cfg.cookie.header(m.name, "", -1, m.cfg.now()), nil
+}
+
+// commitChanges writes what the request changed, by the state of the
+// session: never read, given a new ID, new, or live.
+func (s *Session) commitChanges(ch changes, p phase) (string, error) {
+	needsCookie := ch.rotate != rotateNone && (s.id != "" || ch.rotate == rotateLogin) ||
+		s.id == "" && s.state == loadDone && ch.hasValues()
+	if needsCookie && p == afterHeaders {
+		return "", lateError("a new session ID")
+	}
+	switch {
+	case s.state == loadPending:
+		if len(ch.values) == 0 {
+			return "", nil
+		}
+		return s.commitBlind(ch, p)
+	case ch.rotate != rotateNone && (s.id != "" || ch.rotate == rotateLogin):
+		return s.commitRotate(ch)
+	case s.id == "":
+		if !ch.hasValues() {
+			return "", nil
+		}
+		return s.commitNew(ch.values, s.meta)
+	}
+	return s.commitExisting(ch, p)
+}
+
+// commitNew stores values under a fresh ID as a new session with metadata
+// md (its user, its login time, its cookie's persistence).
+func (s *Session) commitNew(values map[string][]byte, md meta) (string, error) {
+	m := s.m
+	id, err := newID()
+	if err != nil {
+		return "", fmt.Errorf("sessions: new ID: %w", err)
+	}
+	now := m.cfg.now()
+	set := m.newRecord(values, md, now)
+	if md.user == "" {
+		return s.store(id, set, md, now)
+	}
+	if err := m.indexAdd(s.ctx, md.user, handle(id), now, true); err != nil {
+		return "", err
+	}
+	cookie, err := s.store(id, set, md, now)
+	if err == nil {
+		m.enforceLimit(s.ctx, md.user, handle(id))
+	}
+	return cookie, err
+}
+
+// store writes set, a whole new record, under the fresh ID id and makes it
+// the session's. A tombstone on id (a Destroy that followed a successor to
+// it first) refuses the write.
+func (s *Session) store(id string, set map[string][]byte, md meta, now time.Time) (string, error) {
+	m := s.m
+	err := m.write(s.ctx, handle(id), Change{Replace: true, Set: set}, m.ttl(now, now))
+	switch {
+	case errors.Is(err, ErrInvalidated):
+		m.refused(s.ctx, id, err)
+		s.startNew()
+		return "", errRefused
+	case err != nil:
+		return "", fmt.Errorf("sessions: write new session: %w", err)
+	}
+	md.created, md.touched = now, now
+	s.id, s.rec, s.meta = id, set, md
+	return s.cookieHeader(now), nil
+}
+
+// commitBlind writes the changes of a request that never read its session
+// under the cookie's ID, in one store call. The store refuses it if the
+// session is gone; then the values start a new session, if the cookie can
+// still be set. The ttl is the idle timeout (or the lifetime): the record's
+// deadline metadata keeps the built-in stores from extending it past the
+// absolute lifetime, and every read checks that lifetime again.
+func (s *Session) commitBlind(ch changes, p phase) (string, error) {
+	m := s.m
+	ttl := m.cfg.lifetime
+	if m.cfg.idleTimeout > 0 {
+		ttl = m.cfg.idleTimeout
+	}
+	err := m.write(s.ctx, handle(s.cookieID), ch.blind(m.cfg.now()), ttl)
+	switch {
+	case err == nil:
+		return "", nil
+	case errors.Is(err, ErrInvalidated):
+		m.refused(s.ctx, s.cookieID, err)
+		s.state = loadDone
+		s.startNew()
+		return "", errRefused
+	case !errors.Is(err, ErrNotFound):
+		return "", fmt.Errorf("sessions: write: %w", err)
+	}
+	m.log(s.ctx, slog.LevelDebug, "session not found: a new session starts", s.cookieID)
+	s.state = loadDone
+	s.startNew()
+	if !ch.hasValues() {
+		return "", nil
+	}
+	if p == afterHeaders {
+		return "", lateError("a new session")
+	}
+	return s.commitNew(ch.values, s.meta)
+}
+
+// commitExisting writes the request's changes to a live session, or touches
+// it when the touch interval has passed.
+func (s *Session) commitExisting(ch changes, p phase) (string, error) {
+	m := s.m
+	now := m.cfg.now()
+	if len(ch.values) == 0 && !ch.cleared && !s.touchDue(now) {
+		return "", nil
+	}
+	if ch.cookie && p == afterHeaders {
+		return "", lateError("a cookie change")
+	}
+	change := ch.delta(s.rec, now)
+	err := errRefused
+	if ttl := m.ttl(s.meta.created, now); ttl > 0 {
+		err = m.write(s.ctx, handle(s.id), change, ttl)
+	}
+	switch {
+	case errors.Is(err, ErrInvalidated), errors.Is(err, ErrNotFound):
+		m.refused(s.ctx, s.id, err)
+		s.startNew()
+		if errors.Is(err, ErrNotFound) && ch.cleared && ch.hasValues() && p == beforeHeaders {
+			return s.commitNew(ch.values, meta{persist: m.cfg.cookie.persist})
+		}
+		return "", errRefused
+	case err != nil:
+		return "", fmt.Errorf("sessions: write: %w", err)
+	}
+	s.rec, s.meta.touched = change.Apply(s.rec), now
+	if ch.cookie {
+		return s.cookieHeader(now), nil
+	}
+	return "", nil
+}
+
+// touchDue reports whether a read-only request must extend the idle
+// timeout: the touch interval has passed since the last write.
+func (s *Session) touchDue(now time.Time) bool {
+	return s.m.cfg.idleTimeout > 0 && now.Sub(s.meta.touched) >= s.m.cfg.touchInterval
+}
+
+// cookieHeader returns the Set-Cookie value that carries the session's ID.
+func (s *Session) cookieHeader(now time.Time) string {
+	m := s.m
+	var maxAge time.Duration
+	if s.meta.persist {
+		maxAge = s.meta.created.Add(m.cfg.lifetime).Sub(now)
+	}
+	return m.cfg.cookie.header(m.name, s.id, maxAge, now)
+}
+
+// values returns the session's values with the request's changes applied,
+// and without the Manager's metadata unless the request set it.
+func (s *Session) values(ch changes) map[string][]byte {
+	out := make(map[string][]byte, len(s.rec)+len(ch.values)+6)
+	if !ch.cleared {
+		for k, v := range s.rec {
+			if !strings.HasPrefix(k, reservedPrefix) || k == keyLabel {
+				out[k] = v
+			}
+		}
+	}
+	for k, v := range ch.values {
+		if v == nil {
+			delete(out, k)
+		} else {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// newRecord adds the metadata of a session created (or renewed) at now to
+// values, and returns it.
+func (m *Manager) newRecord(values map[string][]byte, md meta, now time.Time) map[string][]byte {
+	if values == nil {
+		values = make(map[string][]byte, 6)
+	}
+	values[keyCreated] = formatMillis(now)
+	values[keyTouched] = values[keyCreated]
+	values[keyDeadline] = formatMillis(now.Add(m.cfg.lifetime))
+	delete(values, keyPersist)
+	if md.persist != m.cfg.cookie.persist {
+		values[keyPersist] = persistValue(md.persist)
+	}
+	if md.user != "" {
+		values[keyUser] = []byte(md.user)
+		values[keyLogin] = formatMillis(md.login)
+	}
+	return values
+}
+
+func persistValue(on bool) []byte {
+	if on {
+		return []byte("1")
+	}
+	return []byte("0")
+}
