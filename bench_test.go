@@ -72,7 +72,7 @@ func BenchmarkMiddleware(b *testing.B) {
 }
 
 func benchMiddleware(b *testing.B, sc benchScenario, parallel bool) {
-	st := NewMemoryStore()
+	st := newTestMemoryStore(b)
 	defer st.Close()
 	m := New(st, WithIdleTimeout(time.Hour), WithTouchInterval(time.Minute))
 	h := m.Handler(http.HandlerFunc(sc.handler))
@@ -138,7 +138,7 @@ func BenchmarkBare(b *testing.B) {
 // that never uses its session allocates only the session handle and the
 // request copy that carries it.
 func TestUntouchedAllocations(t *testing.T) {
-	st := NewMemoryStore()
+	st := newTestMemoryStore(t)
 	defer st.Close()
 	m := New(st)
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { Get(r) }))

@@ -191,7 +191,7 @@ func (m *Manager) endChain(ctx context.Context, h string, seen map[string]bool) 
 			ended = true
 			continue
 		}
-		next, err := m.read(ctx, successorKey(x))
+		next, err := m.readKey(ctx, successorKey(x))
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return ended, fmt.Errorf("sessions: read successors: %w", err)
 		}

@@ -29,19 +29,6 @@ const (
 
 var redisKinds = []string{redisKindMini, redisKindServer, redisKindSentinel, redisKindCluster}
 
-// The HTTP guarantee tests run against every Redis kind but the Sentinel,
-// which adds no behaviour of its own to theirs.
-func init() {
-	for _, kind := range []string{redisKindMini, redisKindServer, redisKindCluster} {
-		storeFactories = append(storeFactories, storeFactory{
-			name: kind,
-			new: func(t *testing.T) Store {
-				return NewRedisTestEnv(t, kind).Store()
-			},
-		})
-	}
-}
-
 // redisEnvVar returns the value of the environment variable name. When it
 // is unset the test is skipped, or fails when CI=true: CI must run every
 // Redis test.

@@ -43,7 +43,7 @@ func run(m *Manager, id string, f func(s *Session)) (*httptest.ResponseRecorder,
 }
 
 func TestValues(t *testing.T) {
-	m := New(NewMemoryStore())
+	m := New(newTestMemoryStore(t))
 	when := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
 	_, id := run(m, "", func(s *Session) {
 		s.Set("str", "hello")
@@ -125,7 +125,7 @@ func TestValues(t *testing.T) {
 }
 
 func TestPopVariants(t *testing.T) {
-	m := New(NewMemoryStore())
+	m := New(newTestMemoryStore(t))
 	when := time.Unix(1700000000, 0).UTC()
 	_, id := run(m, "", func(s *Session) {
 		for k, v := range map[string]any{"s": "x", "i": 1, "i64": int64(2), "f": 1.5, "b": true, "t": when, "y": []byte("z"), "a": "any"} {
@@ -147,7 +147,7 @@ func TestPopVariants(t *testing.T) {
 }
 
 func TestReservedKeyPanics(t *testing.T) {
-	m := New(NewMemoryStore())
+	m := New(newTestMemoryStore(t))
 	for name, f := range map[string]func(s *Session){
 		"Set":    func(s *Session) { s.Set("__created", 1) },
 		"Delete": func(s *Session) { s.Delete("__deadline") },
@@ -177,7 +177,7 @@ func TestFromContext(t *testing.T) {
 	if _, ok := FromContext(context.Background()); ok {
 		t.Fatal("FromContext found a session in a bare context")
 	}
-	m := New(NewMemoryStore())
+	m := New(newTestMemoryStore(t))
 	run(m, "", func(s *Session) {})
 	m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		type otherKey struct{}
@@ -189,7 +189,7 @@ func TestFromContext(t *testing.T) {
 }
 
 func TestEncodeFailure(t *testing.T) {
-	st := &countingStore{Store: NewMemoryStore()}
+	st := &countingStore{Store: newTestMemoryStore(t)}
 	logs := &logBuffer{}
 	m := New(st, WithLogger(logs.logger()))
 	w, _ := run(m, "", func(s *Session) { s.Set("ch", make(chan int)) })
@@ -207,7 +207,7 @@ func TestEncodeFailure(t *testing.T) {
 // TestUnknownIDNotAdopted: a well-formed ID the store does not know is never
 // adopted; the session written gets a fresh ID (G7).
 func TestUnknownIDNotAdopted(t *testing.T) {
-	st := NewMemoryStore()
+	st := newTestMemoryStore(t)
 	m := New(st)
 	unknown, _ := newID()
 	_, id := run(m, unknown, func(s *Session) {
@@ -242,7 +242,7 @@ func TestNewIDs(t *testing.T) {
 // store, with a fake clock (G8).
 func TestExpiry(t *testing.T) {
 	clock := newTestClock()
-	st := NewMemoryStore()
+	st := newTestMemoryStore(t)
 	m := New(st, WithIdleTimeout(30*time.Minute), WithLifetime(2*time.Hour), WithClock(clock.Now))
 	_, id := run(m, "", func(s *Session) { s.Set("user", "alice") })
 	user := func() string {
@@ -283,7 +283,7 @@ func TestExpiry(t *testing.T) {
 // TestCookieExpiryFollowsLifetime: the cookie's Max-Age is the absolute
 // lifetime when issued; a browser-session cookie has none.
 func TestCookieExpiryFollowsLifetime(t *testing.T) {
-	m := New(NewMemoryStore(), WithLifetime(time.Hour))
+	m := New(newTestMemoryStore(t), WithLifetime(time.Hour))
 	w, id := run(m, "", func(s *Session) { s.Set("a", 1) })
 	c := w.Result().Cookies()[0]
 	if c.MaxAge != 3600 {
@@ -299,40 +299,11 @@ func TestCookieExpiryFollowsLifetime(t *testing.T) {
 	if id2 == id || len(cs) != 1 || cs[0].MaxAge != 0 {
 		t.Fatalf("after Renew the remember-me choice was lost: %q", w.Header().Values("Set-Cookie"))
 	}
-	m2 := New(NewMemoryStore(), WithPersistentCookie(false))
+	m2 := New(newTestMemoryStore(t), WithPersistentCookie(false))
 	w, _ = run(m2, "", func(s *Session) { s.Set("a", 1) })
 	if c := w.Result().Cookies()[0]; c.MaxAge != 0 {
 		t.Fatalf("WithPersistentCookie(false): Max-Age %d", c.MaxAge)
 	}
-}
-
-// failingStore fails the calls named in fail.
-type failingStore struct {
-	Store
-	failRead, failWrite, failRemove bool
-}
-
-var errStoreDown = errors.New("store down")
-
-func (f *failingStore) Read(ctx context.Context, id string) (Record, error) {
-	if f.failRead {
-		return nil, errStoreDown
-	}
-	return f.Store.Read(ctx, id)
-}
-
-func (f *failingStore) Write(ctx context.Context, id string, ch Change, ttl time.Duration) error {
-	if f.failWrite {
-		return errStoreDown
-	}
-	return f.Store.Write(ctx, id, ch, ttl)
-}
-
-func (f *failingStore) Remove(ctx context.Context, id string, ttl time.Duration) error {
-	if f.failRemove {
-		return errStoreDown
-	}
-	return f.Store.Remove(ctx, id, ttl)
 }
 
 // TestStoreFailures: every store failure gives the error handler's 500 and
@@ -357,7 +328,7 @@ func TestStoreFailures(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			mem := NewMemoryStore()
+			mem := newTestMemoryStore(t)
 			m0 := New(mem)
 			_, id := run(m0, "", func(s *Session) { s.Set("a", "old") })
 			c.store.Store = mem
@@ -405,7 +376,7 @@ func TestBadCookies(t *testing.T) {
 	}
 	for name, value := range cases {
 		t.Run(name, func(t *testing.T) {
-			st := &countingStore{Store: NewMemoryStore()}
+			st := &countingStore{Store: newTestMemoryStore(t)}
 			logs := &logBuffer{}
 			m := New(st, WithLogger(logs.logger()))
 			w := newRecorder()
@@ -430,7 +401,7 @@ func TestBadCookies(t *testing.T) {
 // TestCorruptRecord: a record with broken metadata is a new session and a
 // log record; a value that does not decode affects only its key.
 func TestCorruptRecord(t *testing.T) {
-	st := NewMemoryStore()
+	st := newTestMemoryStore(t)
 	logs := &logBuffer{}
 	m := New(st, WithLogger(logs.logger()))
 	ctx := context.Background()
@@ -473,7 +444,7 @@ func TestCorruptRecord(t *testing.T) {
 
 // TestCookieAttributes checks the cookie and headers of G11.
 func TestCookieAttributes(t *testing.T) {
-	m := New(NewMemoryStore())
+	m := New(newTestMemoryStore(t))
 	w, id := run(m, "", func(s *Session) { s.Set("a", 1) })
 	h := w.Header()
 	line := h.Get("Set-Cookie")
@@ -500,7 +471,7 @@ func TestCookieAttributes(t *testing.T) {
 		t.Error("a request that wrote nothing got a cookie or cache headers")
 	}
 
-	custom := New(NewMemoryStore(), WithCookieName("sid"), WithDomain("example.com"), WithSameSite(http.SameSiteStrictMode), WithPartitioned(true), WithPath("/app"))
+	custom := New(newTestMemoryStore(t), WithCookieName("sid"), WithDomain("example.com"), WithSameSite(http.SameSiteStrictMode), WithPartitioned(true), WithPath("/app"))
 	w, _ = run(custom, "", func(s *Session) { s.Set("a", 1) })
 	line = w.Header().Get("Set-Cookie")
 	for _, want := range []string{"sid=", "Domain=example.com", "Path=/app", "SameSite=Strict", "Partitioned", "Secure"} {
@@ -508,7 +479,7 @@ func TestCookieAttributes(t *testing.T) {
 			t.Errorf("custom Set-Cookie %q lacks %q", line, want)
 		}
 	}
-	plain := New(NewMemoryStore(), WithSecure(false), WithHTTPOnly(false))
+	plain := New(newTestMemoryStore(t), WithSecure(false), WithHTTPOnly(false))
 	if plain.CookieName() != "session" {
 		t.Errorf("insecure cookie name %q, want session", plain.CookieName())
 	}
@@ -517,11 +488,12 @@ func TestCookieAttributes(t *testing.T) {
 // TestNoRawIDInLogs: whatever is logged names a session by a hash only.
 func TestNoRawIDInLogs(t *testing.T) {
 	logs := &logBuffer{}
-	st := &failingStore{Store: NewMemoryStore()}
+	st := &failingStore{Store: newTestMemoryStore(t)}
 	m := New(st, WithLogger(logs.logger()))
-	_, id := run(m, "", func(s *Session) { s.Set("a", "1"); s.Set("b", "1") })
-	st.Store.Write(context.Background(), id, Change{Set: Record{"b": []byte("{")}}, time.Hour)
-	run(m, id, func(s *Session) { s.GetString("b") })
+	const secret = "csrf-token-Zq3v9"
+	_, id := run(m, "", func(s *Session) { s.Set("a", "1"); s.Set("b", "1"); s.Set("csrf", secret) })
+	st.Store.Write(context.Background(), handle(id), Change{Set: Record{"b": []byte("{")}}, time.Hour)
+	run(m, id, func(s *Session) { s.GetString("b"); s.GetTime("csrf"); s.GetInt("csrf") })
 	st.failWrite = true
 	run(m, id, func(s *Session) { s.Set("a", "2") })
 	st.failWrite = false
@@ -533,6 +505,12 @@ func TestNoRawIDInLogs(t *testing.T) {
 	}
 	if strings.Contains(out, id) {
 		t.Fatalf("raw session ID in the logs: %s", out)
+	}
+	if strings.Contains(out, secret) {
+		t.Fatalf("a stored value in the logs: %s", out)
+	}
+	if !strings.Contains(out, "does not decode") {
+		t.Fatalf("a value that does not decode was not logged: %s", out)
 	}
 }
 
@@ -567,7 +545,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 					t.Fatalf("recover() = %v, want a panic mentioning %q", r, c.want)
 				}
 			}()
-			New(NewMemoryStore(), c.opts...)
+			New(newTestMemoryStore(t), c.opts...)
 		})
 	}
 	defer func() {
@@ -591,7 +569,7 @@ func TestDestroySticksWhatever(t *testing.T) {
 	}
 	for name, f := range cases {
 		t.Run(name, func(t *testing.T) {
-			mem := NewMemoryStore()
+			mem := newTestMemoryStore(t)
 			_, id := run(New(mem), "", func(s *Session) { s.Set("a", "1") })
 			st := &failingStore{Store: mem, failRead: name == "after a failed read"}
 			w, _ := run(New(st), id, f)
@@ -610,7 +588,7 @@ func TestDestroySticksWhatever(t *testing.T) {
 // later write-only request cannot write to it.
 func TestExpiredRecordIsRemoved(t *testing.T) {
 	clock := newTestClock()
-	st := NewMemoryStore()
+	st := newTestMemoryStore(t)
 	m := New(st, WithLifetime(time.Hour), WithClock(clock.Now))
 	_, id := run(m, "", func(s *Session) { s.Set("a", "1") })
 	clock.Advance(2 * time.Hour)
@@ -627,7 +605,7 @@ func TestExpiredRecordIsRemoved(t *testing.T) {
 // TestFailedCommitReplacesHeaders: the error handler's response does not
 // carry the headers the handler had set for its own response.
 func TestFailedCommitReplacesHeaders(t *testing.T) {
-	st := &failingStore{Store: NewMemoryStore(), failWrite: true}
+	st := &failingStore{Store: newTestMemoryStore(t), failWrite: true}
 	m := New(st)
 	w := newRecorder()
 	m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -5,35 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
 	"testing"
 	"time"
 )
 
-// MemoryStoreEntries reports how many records and tombstones s holds,
-// including expired ones the sweeper has not deleted yet. It serves the
-// tests of package sessions_test.
-func MemoryStoreEntries(s *MemoryStore) int {
-	n := 0
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.mu.RLock()
-		n += len(sh.records) + len(sh.tombs)
-		sh.mu.RUnlock()
-	}
-	return n
-}
-
 func memWithShrinkMin(n int) MemoryOption {
 	return func(o *memoryOptions) { o.shrinkMin = n }
-}
-
-// memLiveHeap returns the bytes of reachable heap objects.
-func memLiveHeap() uint64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }
 
 func TestMemoryOptionsDefaults(t *testing.T) {
@@ -89,7 +66,7 @@ func TestMemoryStoreShrinksMapsAfterSpike(t *testing.T) {
 	s := NewMemoryStore(WithSweepInterval(5*time.Millisecond), memWithShrinkMin(shrinkMin))
 	defer s.Close()
 	ctx := context.Background()
-	base := memLiveHeap()
+	base := LiveHeap()
 	v := []byte("value")
 	for i := 0; i < spikeSize; i++ {
 		id := fmt.Sprintf("spike-%d", i)
@@ -102,7 +79,7 @@ func TestMemoryStoreShrinksMapsAfterSpike(t *testing.T) {
 			}
 		}
 	}
-	peak := memLiveHeap()
+	peak := LiveHeap()
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.RLock()
@@ -119,7 +96,7 @@ func TestMemoryStoreShrinksMapsAfterSpike(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	after := memLiveHeap()
+	after := LiveHeap()
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.RLock()

@@ -193,7 +193,7 @@ func TestMemoryStoreChurnBoundedMemory(t *testing.T) {
 			}
 			time.Sleep(time.Millisecond)
 		}
-		heaps = append(heaps, memLiveHeap())
+		heaps = append(heaps, sessions.LiveHeap())
 	}
 	t.Logf("live heap after each round of %d sessions (KiB): %s", perRound, memKiB(heaps))
 	// Rounds 0 and 1 grow the shard maps to their working size.
@@ -308,13 +308,6 @@ func memCountSweepers() int {
 		}
 		buf = make([]byte, 2*len(buf))
 	}
-}
-
-func memLiveHeap() uint64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }
 
 func memKiB(heaps []uint64) string {

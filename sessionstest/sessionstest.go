@@ -73,10 +73,11 @@ const (
 )
 
 type config struct {
-	wait func(time.Duration)
+	wait   func(time.Duration)
+	rounds float64
 }
 
-// Option configures Run.
+// Option configures Run and RunHTTP.
 type Option func(*config)
 
 // Wait sets how the suite lets time pass for the expiry checks (default

@@ -3,6 +3,8 @@ package sessions
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -21,29 +23,83 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// storeFactory names a Store that the HTTP guarantee tests run against.
-// Other test files append to storeFactories (the Redis stores).
-type storeFactory struct {
-	name string
-	// new returns a fresh, isolated store and registers its own cleanup.
-	new func(t *testing.T) Store
+// StoreFactory names a Store that the HTTP guarantee tests run against.
+type StoreFactory struct {
+	Name string
+	// New returns a fresh, isolated store and registers its own cleanup.
+	New func(t *testing.T) Store
 }
 
-var storeFactories = []storeFactory{{
-	name: "memory",
-	new: func(t *testing.T) Store {
-		s := NewMemoryStore()
-		t.Cleanup(func() { s.Close() })
-		return s
-	},
-}}
+// AllTestStores lists every store the guarantee tests run on: the memory
+// store, a blob store written against the plain Store contract, and Redis
+// as miniredis, a real server and a real Cluster (the real ones skip
+// without a server, and fail under CI=true).
+func AllTestStores() []StoreFactory {
+	redisStore := func(kind string) func(t *testing.T) Store {
+		return func(t *testing.T) Store { return NewRedisTestEnv(t, kind).Store() }
+	}
+	return []StoreFactory{
+		{"memory", func(t *testing.T) Store { return newTestMemoryStore(t) }},
+		{"blob", func(t *testing.T) Store { return newBlobStore() }},
+		{redisKindMini, redisStore(redisKindMini)},
+		{redisKindServer, redisStore(redisKindServer)},
+		{redisKindCluster, redisStore(redisKindCluster)},
+	}
+}
 
-// forEachStore runs f as a subtest against every registered store.
+// newTestMemoryStore returns a MemoryStore that is closed when t ends.
+func newTestMemoryStore(t testing.TB, opts ...MemoryOption) *MemoryStore {
+	s := NewMemoryStore(opts...)
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// forEachBuiltinStore runs f as a subtest against every store the package
+// ships.
+func forEachBuiltinStore(t *testing.T, f func(t *testing.T, newStore func(t *testing.T) Store)) {
+	t.Helper()
+	for _, sf := range AllTestStores() {
+		if sf.Name != "blob" {
+			t.Run(sf.Name, func(t *testing.T) { f(t, sf.New) })
+		}
+	}
+}
+
+// forEachStore runs f as a subtest against every store.
 func forEachStore(t *testing.T, f func(t *testing.T, newStore func(t *testing.T) Store)) {
 	t.Helper()
-	for _, sf := range storeFactories {
-		t.Run(sf.name, func(t *testing.T) { f(t, sf.new) })
+	for _, sf := range AllTestStores() {
+		t.Run(sf.Name, func(t *testing.T) { f(t, sf.New) })
 	}
+}
+
+// failingStore fails the calls named in fail.
+type failingStore struct {
+	Store
+	failRead, failWrite, failRemove bool
+}
+
+var errStoreDown = errors.New("store down")
+
+func (f *failingStore) Read(ctx context.Context, id string) (Record, error) {
+	if f.failRead {
+		return nil, errStoreDown
+	}
+	return f.Store.Read(ctx, id)
+}
+
+func (f *failingStore) Write(ctx context.Context, id string, ch Change, ttl time.Duration) error {
+	if f.failWrite {
+		return errStoreDown
+	}
+	return f.Store.Write(ctx, id, ch, ttl)
+}
+
+func (f *failingStore) Remove(ctx context.Context, id string, ttl time.Duration) error {
+	if f.failRemove {
+		return errStoreDown
+	}
+	return f.Store.Remove(ctx, id, ttl)
 }
 
 // countingStore counts the calls made to the Store it wraps.
@@ -267,4 +323,97 @@ func serve(t *testing.T, m *Manager, h http.Handler) *httptest.Server {
 func readRecord(t *testing.T, st Store, id string) (Record, error) {
 	t.Helper()
 	return st.Read(context.Background(), handle(id))
+}
+
+// blobStore is a custom Store as an application would write one against the
+// plain contract, keeping each record as one encoded blob: read, Apply,
+// write back, under one lock. It has no capability beyond the contract, so
+// the guarantees that hold on it hold on any store that passes sessionstest.
+type blobStore struct {
+	mu    sync.Mutex
+	blobs map[string]blobEntry
+	tombs map[string]time.Time
+}
+
+type blobEntry struct {
+	data    []byte // the record, JSON-encoded
+	expires time.Time
+}
+
+func newBlobStore() *blobStore {
+	return &blobStore{blobs: make(map[string]blobEntry), tombs: make(map[string]time.Time)}
+}
+
+// load returns the live record under id. b.mu is held.
+func (b *blobStore) load(id string) (Record, bool) {
+	e, ok := b.blobs[id]
+	if !ok || !time.Now().Before(e.expires) {
+		return nil, false
+	}
+	var rec Record
+	if err := json.Unmarshal(e.data, &rec); err != nil {
+		return nil, false
+	}
+	return rec, true
+}
+
+func (b *blobStore) Read(ctx context.Context, id string) (Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	rec, ok := b.load(id)
+	if !ok {
+		return nil, ErrNotFound
+	}
+	return rec, nil
+}
+
+func (b *blobStore) Write(ctx context.Context, id string, ch Change, ttl time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if exp, ok := b.tombs[id]; ok && time.Now().Before(exp) {
+		return ErrInvalidated
+	}
+	rec, live := b.load(id)
+	if !live && !ch.Replace && (!ch.Create || ch.IsTouch()) {
+		return ErrNotFound
+	}
+	data, err := json.Marshal(ch.Apply(rec))
+	if err != nil {
+		return err
+	}
+	b.blobs[id] = blobEntry{data: data, expires: time.Now().Add(ttl)}
+	return nil
+}
+
+func (b *blobStore) Remove(ctx context.Context, id string, ttl time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, live := b.load(id)
+	delete(b.blobs, id)
+	if exp := time.Now().Add(ttl); exp.After(b.tombs[id]) {
+		b.tombs[id] = exp
+	}
+	if !live {
+		return ErrNotFound
+	}
+	return nil
+}
+
+func (b *blobStore) Exists(ctx context.Context, id string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, ok := b.load(id)
+	return ok, nil
 }
