@@ -12,29 +12,26 @@
 //	})
 //	http.ListenAndServe(":8080", m.Handler(mux))
 //
-// # What it guarantees under concurrency
+// # What it guarantees
 //
 // Requests on one session are never serialized by a lock; the store's atomic
-// writes resolve their races:
+// writes resolve their races. A logout sticks, also against a request in
+// flight and a Renew that races it; a Login binds the session to a user, so
+// that Manager.DestroyUser logs the user out everywhere with the same
+// guarantee; only the keys a request changed are written; a request costs
+// no store call unless it uses its session, and at most one read and one
+// write when it does; changes are committed before the response headers,
+// without buffering. The README states each guarantee (G1 to G12), and each
+// is a test that fails without it.
 //
-//   - Logout sticks. Destroy leaves a tombstone that the store checks in the
-//     same atomic step as every write, so a request still running with the
-//     old ID cannot write its session back, and gets no cookie for it.
-//   - Renew (call it at log in) moves the data to a fresh ID and tombstones
-//     the old one, with the same protection.
-//   - Only the keys a request changed are written, so two requests that
-//     change different keys both persist. Of two writes to one key, the later
-//     wins; Clear replaces the whole record.
-//   - A request that never uses its session costs no store call; one that
-//     only reads costs one read and no write (except one touch per touch
-//     interval under an idle timeout); one that changes it costs one write of
-//     the changed keys, and one read only if it reads.
-//   - Changes are written before the response headers go out, without
-//     buffering the body, and on a context that the client hanging up does
-//     not cancel.
-//   - Idle timeout and absolute lifetime are enforced on the server, from the
-//     store's expiry and the metadata kept in the record, never from the
-//     cookie.
+// # Users and devices
+//
+// Session.Login binds a session to a user and gives it a fresh ID.
+// Manager.UserSessions lists a user's live sessions for a devices page,
+// Manager.DestroySession revokes one, Session.DestroyOthers ends all but the
+// current one, and Manager.DestroyUser ends them all, from a request or from
+// a job. The Manager keeps each user's index in the session Store itself,
+// under a key no session can take, so any Store gets them.
 //
 // # Errors and bad input
 //
@@ -42,8 +39,8 @@
 // a log record; it never panics and never drops a write silently. A cookie
 // that is not a well-formed ID, an ID the store does not know, and a corrupt
 // record all give an empty new session, which gets a fresh ID if the handler
-// writes to it. Log records carry a short hash of the session ID, never the
-// ID. Levels: Error for store failures, Warn for corrupt records and values
+// writes to it. Log records name a session by the first 12 hex digits of its
+// handle, never by its ID, and carry no stored value. Levels: Error for store failures, Warn for corrupt records and values
 // that do not decode, Info for malformed cookies and writes refused because
 // the session was destroyed, Debug for unknown or expired IDs.
 //
@@ -52,5 +49,6 @@
 // A Store keeps records, each a map from key to encoded value, and applies a
 // Change atomically: see the Store interface for every case, Change.Apply for
 // stores that keep a session as one blob, and the package sessionstest for
-// the conformance suite that checks an implementation with one call.
+// the conformance suite (sessionstest.Run) and the guarantees over real HTTP
+// (sessionstest.RunHTTP), each one call.
 package sessions

@@ -50,7 +50,9 @@ func Example() {
 }
 
 func ExampleSession_Renew() {
-	m := sessions.New(sessions.NewMemoryStore())
+	store := sessions.NewMemoryStore()
+	defer store.Close()
+	m := sessions.New(store)
 	login := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// After checking the password: a fresh ID for the logged-in user,
 		// so an ID planted before the log in is worthless.
@@ -65,7 +67,9 @@ func ExampleSession_Renew() {
 }
 
 func ExampleSession_Destroy() {
-	m := sessions.New(sessions.NewMemoryStore())
+	store := sessions.NewMemoryStore()
+	defer store.Close()
+	m := sessions.New(store)
 	logout := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sessions.Get(r).Destroy()
 	}))
@@ -78,7 +82,9 @@ func ExampleSession_Destroy() {
 }
 
 func ExampleSession_PopString() {
-	m := sessions.New(sessions.NewMemoryStore())
+	store := sessions.NewMemoryStore()
+	defer store.Close()
+	m := sessions.New(store)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/save", func(w http.ResponseWriter, r *http.Request) {
 		sessions.Get(r).Set("flash", "Saved.")
@@ -110,7 +116,9 @@ func ExampleSession_Decode() {
 		Items []string
 		Total int
 	}
-	m := sessions.New(sessions.NewMemoryStore())
+	store := sessions.NewMemoryStore()
+	defer store.Close()
+	m := sessions.New(store)
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := sessions.Get(r)
 		s.Set("cart", cart{Items: []string{"tea"}, Total: 4})
