@@ -73,3 +73,42 @@ func FuzzJSONCodecEncodeString(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkJSONCodec compares the codec's fast paths with encoding/json on
+// the values sessions hold most; codec_fast.go is kept for this gain.
+func BenchmarkJSONCodec(b *testing.B) {
+	values := []struct {
+		name string
+		v    any
+		dst  func() any
+	}{
+		{"string", "q3ZbYj2bD5kU0y7mX1wNfA", func() any { return new(string) }},
+		{"int", 1234567, func() any { return new(int) }},
+		{"bool", true, func() any { return new(bool) }},
+	}
+	codecs := []struct {
+		name string
+		enc  func(any) ([]byte, error)
+		dec  func([]byte, any) error
+	}{
+		{"fast", JSONCodec{}.Encode, JSONCodec{}.Decode},
+		{"encoding-json", json.Marshal, json.Unmarshal},
+	}
+	for _, v := range values {
+		for _, c := range codecs {
+			b.Run(v.name+"/"+c.name, func(b *testing.B) {
+				b.ReportAllocs()
+				dst := v.dst()
+				for i := 0; i < b.N; i++ {
+					data, err := c.enc(v.v)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := c.dec(data, dst); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}

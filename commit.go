@@ -244,6 +244,9 @@ func (s *Session) commitBlind(ch changes, p phase) (string, error) {
 func (s *Session) commitExisting(ch changes, p phase) (string, error) {
 	m := s.m
 	now := m.cfg.now()
+	if len(ch.values) == 0 && !ch.cleared && !s.touchDue(now) {
+		return "", nil
+	}
 	change := ch.delta(s.rec, now)
 	if len(change.Set) == 1 && len(change.Delete) == 0 && !s.touchDue(now) {
 		return "", nil // nothing but the touch time, which is not due

@@ -67,7 +67,9 @@ func handle(id string) string {
 		return ""
 	}
 	sum := sha256.Sum256([]byte(id))
-	return hex.EncodeToString(sum[:])
+	var b [2 * sha256.Size]byte
+	hex.Encode(b[:], sum[:])
+	return string(b[:])
 }
 
 // idHash returns the first 12 hex digits of the session's handle, for log

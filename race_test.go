@@ -91,7 +91,6 @@ func TestLogoutSticksForced(t *testing.T) {
 	}
 }
 
-
 // TestRenew checks that Renew moves the data to a fresh ID, kills the old
 // one, and that a concurrent request still holding the old ID cannot bring
 // it back.
@@ -137,7 +136,6 @@ func TestRenew(t *testing.T) {
 	})
 }
 
-
 // TestNoLostUpdates: two requests that overlap (both load before either
 // commits) and change different keys must both persist.
 func TestNoLostUpdates(t *testing.T) {
@@ -181,4 +179,3 @@ func TestNoLostUpdates(t *testing.T) {
 		}
 	})
 }
-

@@ -9,19 +9,8 @@ import (
 	"time"
 )
 
-// memoryShards is the number of independently locked parts of a
-// MemoryStore. Requests on sessions in different shards never wait for each
-// other.
-const memoryShards = 64
-
-// A shard's maps are re-allocated by the sweeper when they hold fewer than
-// 1/memoryShrinkRatio of the entries they held at their peak, and that peak
-// was at least memoryOptions.shrinkMin entries. Go maps never give memory
-// back as entries are deleted, so without this one spike of sessions would
-// keep its memory for the life of the process.
-const memoryShrinkRatio = 4
-
 type memoryOptions struct {
+	shardMask     uint64
 	sweepInterval time.Duration
 	shrinkMin     int
 }
@@ -29,6 +18,7 @@ type memoryOptions struct {
 func defaultMemoryOptions() memoryOptions {
 	return memoryOptions{
 		sweepInterval: time.Minute,
+		shardMask:     memoryShards - 1,
 		shrinkMin:     1024,
 	}
 }
@@ -64,22 +54,11 @@ type MemoryStore struct {
 	seed      maphash.Seed
 	epoch     time.Time
 	shards    [memoryShards]memoryShard
+	shardMask uint64 // memoryShards-1; 0 puts every ID in one shard (a benchmark's baseline)
 	shrinkMin int
 	stop      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
-}
-
-type memoryShard struct {
-	mu      sync.RWMutex
-	records map[string]memoryEntry
-	// tombs holds the expiry of each tombstone.
-	tombs map[string]int64
-	// peak is the largest len(records)+len(tombs) since the maps were
-	// allocated.
-	peak int
-	// Keeps the locks of neighbouring shards off one cache line.
-	_ [64]byte
 }
 
 type memoryEntry struct {
@@ -102,6 +81,7 @@ func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
 	s := &MemoryStore{
 		seed:      maphash.MakeSeed(),
 		epoch:     time.Now(),
+		shardMask: o.shardMask,
 		shrinkMin: o.shrinkMin,
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
@@ -233,10 +213,6 @@ func (s *MemoryStore) Exists(ctx context.Context, id string) (bool, error) {
 	return ok && e.expires > now, nil
 }
 
-func (s *MemoryStore) shard(id string) *memoryShard {
-	return &s.shards[maphash.String(s.seed, id)%memoryShards]
-}
-
 func (s *MemoryStore) now() int64 {
 	return int64(time.Since(s.epoch))
 }
@@ -263,48 +239,6 @@ func (s *MemoryStore) sweepLoop(interval time.Duration) {
 				s.shards[i].sweep(s)
 			}
 		}
-	}
-}
-
-// sweep deletes the shard's expired records and tombstones, and
-// re-allocates its maps when they have shrunk far below their peak.
-func (sh *memoryShard) sweep(s *MemoryStore) {
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	now := s.now()
-	for id, e := range sh.records {
-		if e.expires <= now {
-			delete(sh.records, id)
-		}
-	}
-	for id, exp := range sh.tombs {
-		if exp <= now {
-			delete(sh.tombs, id)
-		}
-	}
-	n := len(sh.records) + len(sh.tombs)
-	if sh.peak >= s.shrinkMin && n < sh.peak/memoryShrinkRatio {
-		records, tombs := sh.records, sh.tombs
-		sh.reset(n)
-		for id, e := range records {
-			sh.records[id] = e
-		}
-		for id, exp := range tombs {
-			sh.tombs[id] = exp
-		}
-	}
-}
-
-// reset gives the shard new, empty maps, sized for about n entries.
-func (sh *memoryShard) reset(n int) {
-	sh.records = make(map[string]memoryEntry, n)
-	sh.tombs = make(map[string]int64)
-	sh.peak = n
-}
-
-func (sh *memoryShard) notePeak() {
-	if n := len(sh.records) + len(sh.tombs); n > sh.peak {
-		sh.peak = n
 	}
 }
 

@@ -114,3 +114,38 @@ func TestMemoryStoreShrinksMapsAfterSpike(t *testing.T) {
 		t.Errorf("%d B of the spike's %d B stay in use after every entry expired, want under 5%%", retained, spike)
 	}
 }
+
+// BenchmarkMemoryStoreShards runs nine reads to one delta write over 1,024
+// sessions on all cores, on the MemoryStore and on the same store with
+// every ID in one shard.
+func BenchmarkMemoryStoreShards(b *testing.B) {
+	ctx := context.Background()
+	ids := make([]string, 1024)
+	for i := range ids {
+		ids[i] = handle(fmt.Sprint(i))
+	}
+	delta := Change{Set: Record{"n": []byte("1")}}
+	for _, tc := range []struct {
+		name string
+		opts []MemoryOption
+	}{
+		{"sharded", nil},
+		{"one-lock", []MemoryOption{func(o *memoryOptions) { o.shardMask = 0 }}},
+	} {
+		s := newTestMemoryStore(b, tc.opts...)
+		for _, id := range ids {
+			s.Write(ctx, id, Change{Replace: true, Set: Record{"user": []byte("alice")}}, time.Hour)
+		}
+		b.Run(tc.name, func(b *testing.B) {
+			b.RunParallel(func(pb *testing.PB) {
+				for i := 0; pb.Next(); i++ {
+					if id := ids[i%len(ids)]; i%10 == 0 {
+						s.Write(ctx, id, delta, time.Hour)
+					} else {
+						s.Read(ctx, id)
+					}
+				}
+			})
+		})
+	}
+}
