@@ -5,13 +5,18 @@
 // ResponseWriter around the connection. The obvious adapter, which calls
 // m.Handler with a handler that sets c.Request and calls c.Next, leaves
 // c.Writer alone, so every byte the handlers write bypasses the writer that
-// commits the session before the headers go out. The session is then
-// committed only after the response has been sent: a new session's cookie,
-// the fresh ID of a Renew at log in and the cookie deletion of a Destroy are
-// all lost (the error handler and the log report the first two as
-// sessions.ErrHeadersWritten, too late to change the response). Middleware
-// swaps c.Writer for one that writes through the session's writer, so the
-// commit comes before the first byte, as it does in plain net/http.
+// commits the session before the headers go out. That writer sees no write
+// at all, so when the handlers return it commits as if the headers were
+// still to come: it stores the changes and adds its Set-Cookie to headers
+// that gin has already sent. Nothing reports the loss. On any handler that
+// writes a body, a new session is stored but its cookie never arrives (a
+// counter answers 1 forever), a log in that calls Renew removes the old ID
+// and sends no new one (the user is logged out), and a log out leaves the
+// dead cookie in the browser. Handlers that only set a status, and gin's
+// redirect after a POST, happen to work, because gin sends their headers
+// after the middleware returns. Middleware swaps c.Writer for one that
+// writes through the session's writer, so the commit comes before the first
+// byte, as it does in plain net/http.
 //
 // The other way is to wrap the whole engine, which needs no adapter:
 //
