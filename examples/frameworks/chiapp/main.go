@@ -43,11 +43,11 @@ func newApp(m *sessions.Manager, pause func(*http.Request)) http.Handler {
 	r.Post("/logout", logout)
 	r.Get("/slow", func(w http.ResponseWriter, r *http.Request) {
 		s := sessions.Get(r)
-		user := s.GetString("user")
+		n := s.GetInt("count")
 		pause(r)
-		// Storing the user again is the write a logout must refuse: it
-		// would bring the logged-out user back if it were applied.
-		s.Set("user", user)
+		// The write a logout in another tab must refuse: applied, it would
+		// keep the logged-out session alive.
+		s.Set("count", n+1)
 		fmt.Fprintln(w, "slow done")
 	})
 	return r

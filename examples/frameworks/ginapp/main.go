@@ -65,11 +65,11 @@ func routes(e *gin.Engine, pause func(*http.Request)) {
 	e.POST("/logout", logout)
 	e.GET("/slow", func(c *gin.Context) {
 		s := sessions.Get(c.Request)
-		user := s.GetString("user")
+		n := s.GetInt("count")
 		pause(c.Request)
-		// Storing the user again is the write a logout must refuse: it
-		// would bring the logged-out user back if it were applied.
-		s.Set("user", user)
+		// The write a logout in another tab must refuse: applied, it would
+		// keep the logged-out session alive.
+		s.Set("count", n+1)
 		c.String(http.StatusOK, "slow done\n")
 	})
 }

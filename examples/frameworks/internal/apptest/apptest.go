@@ -8,7 +8,7 @@
 //	GET  /account  200 "hello <user>, count <n>"; 401 without a user
 //	POST /count    add one to "count", answer "count <n>"
 //	POST /logout   Destroy, 303 to /
-//	GET  /slow     read "user", pause, store the user again, answer "slow done"
+//	GET  /slow     read "count", pause, store count+1, answer "slow done"
 package apptest
 
 import (
@@ -105,7 +105,7 @@ func testFlow(t *testing.T, newApp NewApp) {
 func testLogoutRace(t *testing.T, newApp NewApp) {
 	b, g := start(t, newApp)
 	b.Do("POST", "/login", url.Values{"user": {"alice"}}).Want(t, http.StatusSeeOther, "").NewCookie(t)
-	tab2 := b.Tab()
+	tab2, old := b.Tab(), b.Cookie()
 
 	slow := make(chan Response, 1)
 	go func() { slow <- tab2.Do("GET", "/slow", nil) }()
@@ -125,6 +125,11 @@ func testLogoutRace(t *testing.T, newApp NewApp) {
 	}
 	r.Want(t, http.StatusOK, "slow done").NoCookie(t)
 	tab2.Do("GET", "/account", nil).Want(t, http.StatusUnauthorized, "not logged in").NoCookie(t)
+	// "count 2" here would be the slow write landing on the old ID.
+	tab2.Do("POST", "/count", nil).Want(t, http.StatusOK, "count 1").NewCookie(t)
+	if tab2.Cookie() == old {
+		t.Fatal("the counter after the logout did not start a new session")
+	}
 }
 
 // Browser is one browser tab: it keeps the session cookie by hand, because
