@@ -184,6 +184,7 @@ func TestFlushSendsTheCookieFirst(t *testing.T) {
 	open := func() { once.Do(func() { close(release) }) }
 	srv := httptest.NewServer(newEngine(m, func(c *gin.Context) {
 		sessions.Get(c.Request).Set("k", 1)
+		c.Writer.Flush() // before any byte: the headers alone go out
 		_, _ = c.Writer.WriteString("first ")
 		c.Writer.Flush()
 		select {
@@ -212,9 +213,14 @@ func TestFlushSendsTheCookieFirst(t *testing.T) {
 	check(t, "rest of the body", string(rest), "last")
 }
 
-// Hijack commits the session before it hands over the connection.
+// Hijack commits the session before it hands over the connection: the
+// value is readable while the hijacking handler still runs.
 func TestHijackCommits(t *testing.T) {
 	m := newManager(t)
+	release := make(chan struct{})
+	var once sync.Once
+	open := func() { once.Do(func() { close(release) }) }
+	defer open()
 	e := newEngine(m, func(c *gin.Context) {
 		s := sessions.Get(c.Request)
 		c.String(http.StatusOK, "count %d\n", s.GetInt("count"))
@@ -231,6 +237,11 @@ func TestHijackCommits(t *testing.T) {
 		check(t, "Size after Hijack", c.Writer.Size(), 0)
 		_, _ = rw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\nhijacked\n")
 		_ = rw.Flush()
+		conn.Close()
+		select {
+		case <-release:
+		case <-time.After(hang):
+		}
 	})
 	e.GET("/late", func(c *gin.Context) {
 		_, _ = c.Writer.WriteString("x")
@@ -241,6 +252,7 @@ func TestHijackCommits(t *testing.T) {
 	b.Do("POST", "/count", nil).Want(t, http.StatusOK, "count 1").NewCookie(t)
 	b.Do("GET", "/hijack", nil).Want(t, http.StatusOK, "hijacked")
 	b.Do("GET", "/", nil).Want(t, http.StatusOK, "count 41")
+	open()
 	b.Do("GET", "/late", nil).Want(t, http.StatusOK, "x")
 }
 
