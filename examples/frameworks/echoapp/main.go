@@ -5,6 +5,12 @@
 // m.Handler. Handlers find the session with sessions.Get(c.Request()) either
 // way. An echo.Context is not a context.Context: for FromContext, pass
 // c.Request().Context().
+//
+// One limit in every arrangement: echo's Recover middleware turns a panic
+// into an error whose 500 echo writes through the session's writer, so the
+// panicking request's session changes are committed. WrapMiddleware does
+// not restore echo's own response on the way out, so registering Recover
+// before it does not help either.
 package main
 
 import (

@@ -27,6 +27,14 @@
 // panics, because the session's writer is not an http.CloseNotifier; and
 // c.Writer.Pusher returns nil. Middleware has neither limit.
 //
+// # Panics
+//
+// A handler that panics commits nothing when gin.Recovery comes before
+// Middleware in the chain: Middleware hands gin's own writer back before the
+// panic reaches Recovery, whose 500 then bypasses the session. A Recovery
+// after Middleware, or inside a wrapped engine, writes its 500 through the
+// session's writer, and that commits the panicking request's changes.
+//
 // # Finding the session in a handler
 //
 // sessions.Get(c.Request) works under Middleware and under the wrapped
@@ -53,8 +61,8 @@ import (
 // m. Handlers after it find the session with sessions.Get(c.Request). The
 // session is committed when the response headers go out: at the first byte
 // of the body, at WriteHeaderNow, Flush or Hijack, or when the handlers
-// return. A handler that panics commits nothing, even when an outer
-// gin.Recovery writes the 500.
+// return. A handler that panics commits nothing when gin.Recovery is
+// registered before Middleware.
 func Middleware(m *sessions.Manager) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		outer := c.Writer

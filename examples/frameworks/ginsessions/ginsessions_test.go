@@ -335,17 +335,38 @@ func TestPusher(t *testing.T) {
 }
 
 // A handler that panics commits nothing when gin.Recovery is outside
-// Middleware: the 500 carries no cookie.
-func TestPanicCommitsNothing(t *testing.T) {
+// Middleware: the 500 carries no cookie. A Recovery inside the session's
+// reach writes its 500 through the session's writer, and that commits the
+// panicking request's changes: after Middleware, or in a wrapped engine.
+func TestPanic(t *testing.T) {
 	m := newManager(t)
-	e := gin.New()
-	e.Use(gin.RecoveryWithWriter(io.Discard), ginsessions.Middleware(m))
-	e.GET("/", func(c *gin.Context) {
-		sessions.Get(c.Request).Set("k", 1)
-		panic("boom")
-	})
-	b := serve(t, m, e)
-	b.Do("GET", "/", nil).Want(t, http.StatusInternalServerError, "").NoCookie(t)
+	for _, tc := range []struct {
+		name    string
+		chain   []gin.HandlerFunc
+		wrap    bool
+		cookies int
+	}{
+		{"RecoveryOutsideMiddleware", []gin.HandlerFunc{gin.RecoveryWithWriter(io.Discard), ginsessions.Middleware(m)}, false, 0},
+		{"RecoveryInsideMiddleware", []gin.HandlerFunc{ginsessions.Middleware(m), gin.RecoveryWithWriter(io.Discard)}, false, 1},
+		{"RecoveryInWrappedEngine", []gin.HandlerFunc{gin.RecoveryWithWriter(io.Discard)}, true, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := gin.New()
+			e.Use(tc.chain...)
+			e.GET("/", func(c *gin.Context) {
+				sessions.Get(c.Request).Set("k", 1)
+				panic("boom")
+			})
+			var h http.Handler = e
+			if tc.wrap {
+				h = m.Handler(e)
+			}
+			r := serve(t, m, h).Do("GET", "/", nil).Want(t, http.StatusInternalServerError, "")
+			if len(r.Cookies) != tc.cookies {
+				t.Fatalf("the 500 set %d session cookies, want %d", len(r.Cookies), tc.cookies)
+			}
+		})
+	}
 }
 
 // A wrapped engine's c.Writer.CloseNotify panics, and with it c.Stream: the
