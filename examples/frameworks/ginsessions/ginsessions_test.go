@@ -386,8 +386,8 @@ func TestWrappedEngineCloseNotifyPanics(t *testing.T) {
 
 // With the naive adapter, a log in whose handler writes a body logs the user
 // out: Renew removes the old ID and stores the new one, whose cookie never
-// leaves.
-func TestNaiveAdapterLogInLogsOut(t *testing.T) {
+// leaves. A log out that writes a body cannot delete the cookie.
+func TestNaiveAdapterLogInAndLogOut(t *testing.T) {
 	m := newManager(t)
 	e := gin.New()
 	e.Use(naive(m))
@@ -404,10 +404,20 @@ func TestNaiveAdapterLogInLogsOut(t *testing.T) {
 		sessions.Get(c.Request).Set("visited", true)
 		c.Status(http.StatusNoContent) // no body: gin sends the headers after the commit
 	})
+	e.POST("/logout", func(c *gin.Context) {
+		sessions.Get(c.Request).Destroy()
+		c.String(http.StatusOK, "bye")
+	})
 	b := serve(t, m, e)
 	b.Do("POST", "/visit", nil).Want(t, http.StatusNoContent, "").NewCookie(t)
 	b.Do("POST", "/login", nil).Want(t, http.StatusOK, "welcome").NoCookie(t)
 	b.Do("GET", "/", nil).Want(t, http.StatusOK, `user ""`)
+
+	// A log out that writes a page: the session ends, but the deletion of
+	// its cookie never leaves.
+	b = serve(t, m, e) // a fresh browser: the old one holds a dead ID
+	b.Do("POST", "/visit", nil).Want(t, http.StatusNoContent, "").NewCookie(t)
+	b.Do("POST", "/logout", nil).Want(t, http.StatusOK, "bye").NoCookie(t)
 }
 
 // What sessions.FromContext finds, given the *gin.Context itself: the
