@@ -196,7 +196,8 @@ func TestFlushSendsTheCookieFirst(t *testing.T) {
 	defer srv.Close()
 	defer open()
 
-	res, err := (&http.Client{Timeout: hang}).Get(srv.URL)
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", srv.URL, nil)
+	res, err := (&http.Client{Timeout: hang}).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +273,7 @@ func TestCloseNotify(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
 	done := make(chan struct{})
 	go func() {
@@ -302,7 +303,8 @@ func pusherState(t *testing.T, h func(found *bool) http.Handler) bool {
 	srv.EnableHTTP2 = true
 	srv.StartTLS()
 	defer srv.Close()
-	res, err := srv.Client().Get(srv.URL)
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", srv.URL, nil)
+	res, err := srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

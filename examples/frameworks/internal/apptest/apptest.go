@@ -63,7 +63,7 @@ func (g *gate) pause(*http.Request) {
 
 func (g *gate) open() { g.once.Do(func() { close(g.release) }) }
 
-// Start serves the app on a fresh memory store and returns a browser for it
+// start serves the app on a fresh memory store and returns a browser for it
 // and the gate that /slow waits at.
 func start(t *testing.T, newApp NewApp) (*Browser, *gate) {
 	t.Helper()
@@ -175,7 +175,7 @@ func (b *Browser) Do(method, path string, form url.Values) Response {
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req, err := http.NewRequest(method, b.base+path, body)
+	req, err := http.NewRequestWithContext(b.t.Context(), method, b.base+path, body)
 	if err != nil {
 		b.t.Fatal(err)
 	}
