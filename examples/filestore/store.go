@@ -46,8 +46,8 @@ func WithSweepInterval(d time.Duration) Option {
 // the goroutines of one process; see the package documentation for how a
 // Write stays atomic and durable.
 type Store struct {
-	dir   string
-	locks idLocks
+	dir       string
+	locks     idLocks
 	orphanAge time.Duration
 	// stopSweep ends the sweeper's context; done is closed when it returns.
 	stopSweep context.CancelFunc
