@@ -157,7 +157,7 @@ func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl ti
 	now := time.Now().UnixNano()
 	expires := addTTL(now, ttl)
 	if expires <= now {
-		return s.unlink(name + recordSuffix)
+		return s.removeDurably(name + recordSuffix)
 	}
 	return writeFile(s.path(name+recordSuffix), encode(magicRecord, expires, rec))
 }
@@ -181,9 +181,11 @@ func (s *Store) Remove(ctx context.Context, id string, ttl time.Duration) error 
 	if err != nil {
 		return err
 	}
-	// The tombstone is durable before the record goes: the ID is refused
-	// from then on, crash or not, so the unlink needs no fsync of its own.
-	if err := s.unlink(name + recordSuffix); err != nil {
+	// The tombstone is durable before the record goes, so the ID is refused
+	// from then on, crash or not. The removal must be durable too: a record
+	// brought back by a power loss would be served again once the tombstone
+	// expires.
+	if err := s.removeDurably(name + recordSuffix); err != nil {
 		return err
 	}
 	if !live || wasTomb {
@@ -243,6 +245,19 @@ func (s *Store) current(name string) (sessions.Record, bool, error) {
 	return f.rec, true, nil
 }
 
+// removeDurably deletes file, if it is there, and fsyncs the directory.
+func (s *Store) removeDurably(file string) error {
+	if err := s.unlink(file); err != nil {
+		return err
+	}
+	if err := syncDir(s.dir); err != nil {
+		return fmt.Errorf("filestore: %w", err)
+	}
+	return nil
+}
+
+// unlink deletes file, if it is there. The sweeper uses it as it is: an
+// expired file that a power loss brings back is still expired.
 func (s *Store) unlink(file string) error {
 	err := os.Remove(s.path(file))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
