@@ -1,0 +1,304 @@
+package filestore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/sessionkit/sessions"
+)
+
+// ErrInvalidID is returned for an id that is not one the Manager gives a
+// store: a handle (64 lowercase hex digits), or "s:" or "u:" followed by
+// one. Refusing anything else keeps every id a plain file name: no path
+// separators, no "..", nothing a filesystem treats specially.
+var ErrInvalidID = errors.New("filestore: id is not a handle (64 lowercase hex digits), optionally after \"s:\" or \"u:\"")
+
+type options struct {
+	sweepInterval time.Duration
+	// orphanAge is how old a temporary file, or a record file that does not
+	// decode, must be before the sweeper deletes it.
+	orphanAge time.Duration
+}
+
+// Option configures a Store created by New.
+type Option func(*options)
+
+// WithSweepInterval sets how often the sweeper deletes expired records and
+// tombstones. The default is one minute. It only bounds how long expired
+// files take up disk space: they are never served, because every access
+// checks the expiry. A non-positive d keeps the default.
+func WithSweepInterval(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.sweepInterval = d
+		}
+	}
+}
+
+// Store is a sessions.Store that keeps each record, and each tombstone, in
+// a file of its own under one directory. It is safe for concurrent use by
+// the goroutines of one process; see the package documentation for how a
+// Write stays atomic and durable.
+type Store struct {
+	dir       string
+	locks     idLocks
+	orphanAge time.Duration
+	// stopSweep ends the sweeper's context; done is closed when it returns.
+	stopSweep context.CancelFunc
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// New returns a Store that keeps its files in dir, creating the directory
+// (mode 0700) if it is missing, and starts its sweeper. The files of an
+// earlier Store on dir are kept and served.
+func New(dir string, opts ...Option) (*Store, error) {
+	o := options{sweepInterval: time.Minute, orphanAge: time.Hour}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("filestore: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Store{dir: dir, orphanAge: o.orphanAge, stopSweep: cancel, done: make(chan struct{})}
+	go s.sweepLoop(ctx, o.sweepInterval)
+	return s, nil
+}
+
+// Close stops the sweeper and waits for it to finish. It returns nil and
+// may be called more than once. The Store stays usable after Close, but
+// expired files are no longer deleted.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.stopSweep()
+		<-s.done
+	})
+	return nil
+}
+
+// Read returns the live record under id, or sessions.ErrNotFound when it is
+// missing, expired or removed. A file that does not decode gives an error
+// that wraps sessions.ErrCorrupt. Read takes no lock: a rename replaces the
+// file whole, so it sees one version or the other.
+func (s *Store) Read(ctx context.Context, id string) (sessions.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	name, err := fileName(id)
+	if err != nil {
+		return nil, err
+	}
+	rec, live, err := s.current(name)
+	if err != nil {
+		return nil, err
+	}
+	// A tombstone beside a live record is left by a crash inside Remove,
+	// so it is looked for only when there is a record.
+	if live {
+		tomb, err := s.tombLive(name)
+		if err != nil {
+			return nil, err
+		}
+		live = !tomb
+	}
+	if !live {
+		return nil, sessions.ErrNotFound
+	}
+	return rec, nil
+}
+
+// Exists reports whether a live record is stored under id. A record file
+// that does not decode counts as none.
+func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
+	_, err := s.Read(ctx, id)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, sessions.ErrNotFound), errors.Is(err, sessions.ErrCorrupt):
+		return false, nil
+	}
+	return false, err
+}
+
+// Write applies ch to the record under id and sets its expiry to ttl from
+// now, following the rules of sessions.Store. A record file that does not
+// decode counts as no record, so a Replace or a Create overwrites it and a
+// delta gives sessions.ErrNotFound. A non-positive ttl leaves no record.
+func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl time.Duration) error {
+	name, unlock, err := s.lock(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if tomb, err := s.tombLive(name); err != nil {
+		return err
+	} else if tomb {
+		return sessions.ErrInvalidated
+	}
+	rec, live, err := s.current(name)
+	if err != nil && !errors.Is(err, sessions.ErrCorrupt) {
+		return err
+	}
+	switch {
+	case ch.Replace:
+		rec = ch.Apply(nil)
+	case !live && (!ch.Create || ch.IsTouch()):
+		return sessions.ErrNotFound
+	case !ch.IsTouch():
+		rec = ch.Apply(rec)
+	}
+	now := time.Now().UnixNano()
+	expires := addTTL(now, ttl)
+	if expires <= now {
+		return s.removeDurably(name + recordSuffix)
+	}
+	return writeFile(s.path(name+recordSuffix), encode(magicRecord, expires, rec))
+}
+
+// Remove deletes the record under id and keeps a tombstone for id for at
+// least ttl; a tombstone that already lasts longer is kept as it is. It
+// returns sessions.ErrNotFound, after leaving the tombstone, when no live
+// record was stored under id. The per-id lock makes the check and the
+// removal one step: of two concurrent Removes, exactly one sees the record.
+func (s *Store) Remove(ctx context.Context, id string, ttl time.Duration) error {
+	name, unlock, err := s.lock(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	_, live, err := s.current(name)
+	if err != nil && !errors.Is(err, sessions.ErrCorrupt) {
+		return err
+	}
+	wasTomb, err := s.extendTomb(name, ttl)
+	if err != nil {
+		return err
+	}
+	// The tombstone is durable before the record goes, so the ID is refused
+	// from then on, crash or not. The removal must be durable too: a record
+	// brought back by a power loss would be served again once the tombstone
+	// expires.
+	if err := s.removeDurably(name + recordSuffix); err != nil {
+		return err
+	}
+	if !live || wasTomb {
+		return sessions.ErrNotFound
+	}
+	return nil
+}
+
+// lock checks ctx and id and takes the lock of id.
+func (s *Store) lock(ctx context.Context, id string) (name string, unlock func(), err error) {
+	if err := ctx.Err(); err != nil {
+		return "", nil, err
+	}
+	if name, err = fileName(id); err != nil {
+		return "", nil, err
+	}
+	unlock, err = s.locks.lock(ctx, id)
+	return name, unlock, err
+}
+
+// extendTomb makes the tombstone of name last at least ttl from now, and
+// reports whether a live one was there before (a record beside it was left
+// by a crash, and already counted as removed). A tombstone file that does
+// not decode counts as live, and is replaced.
+func (s *Store) extendTomb(name string, ttl time.Duration) (wasTomb bool, err error) {
+	now := time.Now().UnixNano()
+	expires := addTTL(now, ttl)
+	old, ok, err := readFile(s.path(name+tombSuffix), magicTomb)
+	if err != nil && !errors.Is(err, sessions.ErrCorrupt) {
+		return false, err
+	}
+	wasTomb = err != nil || ok && old.live(now)
+	if ok && old.expires >= expires || expires <= now {
+		return wasTomb, nil
+	}
+	return wasTomb, writeFile(s.path(name+tombSuffix), encode(magicTomb, expires, nil))
+}
+
+// tombLive reports whether name carries a live tombstone. One that does
+// not decode counts as live: it can only be a tombstone whose expiry is
+// unknown, and refusing a write is the safe side.
+func (s *Store) tombLive(name string) (bool, error) {
+	f, ok, err := readFile(s.path(name+tombSuffix), magicTomb)
+	if errors.Is(err, sessions.ErrCorrupt) {
+		return true, nil
+	}
+	return ok && f.live(time.Now().UnixNano()), err
+}
+
+// current returns the record of name and whether it is present and not
+// expired, without looking at its tombstone.
+func (s *Store) current(name string) (sessions.Record, bool, error) {
+	f, ok, err := readFile(s.path(name+recordSuffix), magicRecord)
+	if err != nil || !ok || !f.live(time.Now().UnixNano()) {
+		return nil, false, err
+	}
+	return f.rec, true, nil
+}
+
+// removeDurably deletes file, if it is there, and fsyncs the directory.
+func (s *Store) removeDurably(file string) error {
+	if err := s.unlink(file); err != nil {
+		return err
+	}
+	if err := syncDir(s.dir); err != nil {
+		return fmt.Errorf("filestore: %w", err)
+	}
+	return nil
+}
+
+// unlink deletes file, if it is there. The sweeper uses it as it is: an
+// expired file that a power loss brings back is still expired.
+func (s *Store) unlink(file string) error {
+	err := os.Remove(s.path(file))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("filestore: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) path(file string) string { return filepath.Join(s.dir, file) }
+
+// fileName maps an id to the stem of its file names: the handle as it is,
+// with the colon of "s:" and "u:" turned into an underscore.
+func fileName(id string) (string, error) {
+	prefix, hex := "", id
+	if len(id) == 66 && (id[:2] == "s:" || id[:2] == "u:") {
+		prefix, hex = id[:1]+"_", id[2:]
+	}
+	if len(hex) != 64 {
+		return "", ErrInvalidID
+	}
+	for i := 0; i < len(hex); i++ {
+		if c := hex[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return "", ErrInvalidID
+		}
+	}
+	return prefix + hex, nil
+}
+
+// idOf is the inverse of fileName, for the sweeper.
+func idOf(name string) string {
+	if len(name) == 66 && name[1] == '_' {
+		return name[:1] + ":" + name[2:]
+	}
+	return name
+}
+
+// addTTL returns now+ttl in nanoseconds, saturated so that a huge ttl never
+// wraps around into the past.
+func addTTL(now int64, ttl time.Duration) int64 {
+	if ttl > 0 && int64(ttl) > math.MaxInt64-now {
+		return math.MaxInt64
+	}
+	return now + int64(ttl)
+}
