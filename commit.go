@@ -92,28 +92,28 @@ const (
 // because the session ended before the request committed.
 var errRefused = fmt.Errorf("sessions: write refused: %w", ErrInvalidated)
 
-// commit writes the request's changes to the store and returns the
-// Set-Cookie value for the response, or "" for none. A write refused because
+// commit writes the request's changes to the store and returns what the
+// response tells the client of the session's ID. A write refused because
 // the session ended gives an error wrapping ErrInvalidated, which is not a
 // failure: the Manager logs it and sends no cookie.
-func (s *Session) commit(p phase) (string, error) {
+func (s *Session) commit(p phase) (issue, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch := s.ch
 	s.ch = changes{}
 	cookie, err := s.commitEnd(ch.end)
 	if err != nil {
-		return "", err
+		return issue{}, err
 	}
 	if ch.err != nil {
-		return "", ch.err
+		return issue{}, ch.err
 	}
 	if s.state == loadFailed {
 		s.state = loadReported
-		return "", s.readErr
+		return issue{}, s.readErr
 	}
 	c, err := s.commitChanges(ch, p)
-	if c != "" {
+	if c.set {
 		cookie = c
 	}
 	if err == nil && ch.others {
@@ -125,36 +125,36 @@ func (s *Session) commit(p phase) (string, error) {
 // commitEnd carries out a Destroy: it ends the session under id and every
 // session renewed from it, and returns the cookie that deletes the
 // browser's copy.
-func (s *Session) commitEnd(id string) (string, error) {
+func (s *Session) commitEnd(id string) (issue, error) {
 	if id == "" {
-		return "", nil
+		return issue{}, nil
 	}
 	m := s.m
 	if _, err := m.endChain(s.ctx, handle(id), nil); err != nil {
-		return "", err
+		return issue{}, err
 	}
-	return m.cfg.cookie.header(m.name, "", -1, m.cfg.now()), nil
+	return m.endIssue(), nil
 }
 
 // commitChanges writes what the request changed, by the state of the
 // session: never read, given a new ID, new, or live.
-func (s *Session) commitChanges(ch changes, p phase) (string, error) {
+func (s *Session) commitChanges(ch changes, p phase) (issue, error) {
 	needsCookie := ch.rotate != rotateNone && (s.id != "" || ch.rotate == rotateLogin) ||
 		s.id == "" && s.state == loadDone && ch.hasValues()
 	if needsCookie && p == afterHeaders {
-		return "", lateError("a new session ID")
+		return issue{}, lateError("a new session ID")
 	}
 	switch {
 	case s.state == loadPending:
 		if len(ch.values) == 0 {
-			return "", nil
+			return issue{}, nil
 		}
 		return s.commitBlind(ch, p)
 	case ch.rotate != rotateNone && (s.id != "" || ch.rotate == rotateLogin):
 		return s.commitRotate(ch)
 	case s.id == "":
 		if !ch.hasValues() {
-			return "", nil
+			return issue{}, nil
 		}
 		return s.commitNew(ch.values, s.meta)
 	}
@@ -163,11 +163,11 @@ func (s *Session) commitChanges(ch changes, p phase) (string, error) {
 
 // commitNew stores values under a fresh ID as a new session with metadata
 // md (its user, its login time, its cookie's persistence).
-func (s *Session) commitNew(values map[string][]byte, md meta) (string, error) {
+func (s *Session) commitNew(values map[string][]byte, md meta) (issue, error) {
 	m := s.m
 	id, err := newID()
 	if err != nil {
-		return "", fmt.Errorf("sessions: new ID: %w", err)
+		return issue{}, fmt.Errorf("sessions: new ID: %w", err)
 	}
 	now := m.cfg.now()
 	set := m.newRecord(values, md, now)
@@ -175,7 +175,7 @@ func (s *Session) commitNew(values map[string][]byte, md meta) (string, error) {
 		return s.store(id, set, md, now)
 	}
 	if err := m.indexAdd(s.ctx, md.user, handle(id), now, true); err != nil {
-		return "", err
+		return issue{}, err
 	}
 	cookie, err := s.store(id, set, md, now)
 	if err == nil {
@@ -187,20 +187,20 @@ func (s *Session) commitNew(values map[string][]byte, md meta) (string, error) {
 // store writes set, a whole new record, under the fresh ID id and makes it
 // the session's. A tombstone on id (a Destroy that followed a successor to
 // it first) refuses the write.
-func (s *Session) store(id string, set map[string][]byte, md meta, now time.Time) (string, error) {
+func (s *Session) store(id string, set map[string][]byte, md meta, now time.Time) (issue, error) {
 	m := s.m
 	err := m.write(s.ctx, handle(id), Change{Replace: true, Set: set}, m.ttl(now, now))
 	switch {
 	case errors.Is(err, ErrInvalidated):
 		m.refused(s.ctx, id, err)
 		s.startNew()
-		return "", errRefused
+		return issue{}, errRefused
 	case err != nil:
-		return "", fmt.Errorf("sessions: write new session: %w", err)
+		return issue{}, fmt.Errorf("sessions: write new session: %w", err)
 	}
 	md.created, md.touched = now, now
 	s.id, s.rec, s.meta = id, set, md
-	return s.cookieHeader(now), nil
+	return s.issue(now), nil
 }
 
 // commitBlind writes the changes of a request that never read its session
@@ -209,7 +209,7 @@ func (s *Session) store(id string, set map[string][]byte, md meta, now time.Time
 // still be set. The ttl is the idle timeout (or the lifetime): the record's
 // deadline metadata keeps the built-in stores from extending it past the
 // absolute lifetime, and every read checks that lifetime again.
-func (s *Session) commitBlind(ch changes, p phase) (string, error) {
+func (s *Session) commitBlind(ch changes, p phase) (issue, error) {
 	m := s.m
 	ttl := m.cfg.lifetime
 	if m.cfg.idleTimeout > 0 {
@@ -218,41 +218,41 @@ func (s *Session) commitBlind(ch changes, p phase) (string, error) {
 	err := m.write(s.ctx, handle(s.cookieID), ch.blind(m.cfg.now()), ttl)
 	switch {
 	case err == nil:
-		return "", nil
+		return issue{}, nil
 	case errors.Is(err, ErrInvalidated):
 		m.refused(s.ctx, s.cookieID, err)
 		s.state = loadDone
 		s.startNew()
-		return "", errRefused
+		return issue{}, errRefused
 	case !errors.Is(err, ErrNotFound):
-		return "", fmt.Errorf("sessions: write: %w", err)
+		return issue{}, fmt.Errorf("sessions: write: %w", err)
 	}
 	m.log(s.ctx, slog.LevelDebug, "session not found: a new session starts", s.cookieID)
 	s.state = loadDone
 	s.startNew()
 	if !ch.hasValues() {
-		return "", nil
+		return issue{}, nil
 	}
 	if p == afterHeaders {
-		return "", lateError("a new session")
+		return issue{}, lateError("a new session")
 	}
 	return s.commitNew(ch.values, s.meta)
 }
 
 // commitExisting writes the request's changes to a live session, or touches
 // it when the touch interval has passed.
-func (s *Session) commitExisting(ch changes, p phase) (string, error) {
+func (s *Session) commitExisting(ch changes, p phase) (issue, error) {
 	m := s.m
 	now := m.cfg.now()
 	if len(ch.values) == 0 && !ch.cleared && !s.touchDue(now) {
-		return "", nil
+		return issue{}, nil
 	}
 	change := ch.delta(s.rec, now)
 	if len(change.Set) == 1 && len(change.Delete) == 0 && !s.touchDue(now) {
-		return "", nil // nothing but the touch time, which is not due
+		return issue{}, nil // nothing but the touch time, which is not due
 	}
 	if ch.cookie && p == afterHeaders {
-		return "", lateError("a cookie change")
+		return issue{}, lateError("a cookie change")
 	}
 	err := errRefused
 	if ttl := m.ttl(s.meta.created, now); ttl > 0 {
@@ -265,15 +265,15 @@ func (s *Session) commitExisting(ch changes, p phase) (string, error) {
 		if errors.Is(err, ErrNotFound) && ch.cleared && ch.hasValues() && p == beforeHeaders {
 			return s.commitNew(ch.values, meta{persist: m.cfg.cookie.persist})
 		}
-		return "", errRefused
+		return issue{}, errRefused
 	case err != nil:
-		return "", fmt.Errorf("sessions: write: %w", err)
+		return issue{}, fmt.Errorf("sessions: write: %w", err)
 	}
 	s.rec, s.meta.touched = change.Apply(s.rec), now
 	if ch.cookie {
-		return s.cookieHeader(now), nil
+		return s.issue(now), nil
 	}
-	return "", nil
+	return issue{}, nil
 }
 
 // touchDue reports whether a read-only request must extend the idle
@@ -282,14 +282,17 @@ func (s *Session) touchDue(now time.Time) bool {
 	return s.m.cfg.idleTimeout > 0 && now.Sub(s.meta.touched) >= s.m.cfg.touchInterval
 }
 
-// cookieHeader returns the Set-Cookie value that carries the session's ID.
-func (s *Session) cookieHeader(now time.Time) string {
+// issue returns what tells the client the session's ID.
+func (s *Session) issue(now time.Time) issue {
 	m := s.m
+	if m.cfg.header != "" {
+		return issue{set: true, value: m.cfg.headerValue(s.id)}
+	}
 	var maxAge time.Duration
 	if s.meta.persist {
 		maxAge = s.meta.created.Add(m.cfg.lifetime).Sub(now)
 	}
-	return m.cfg.cookie.header(m.name, s.id, maxAge, now)
+	return issue{set: true, value: m.cfg.cookie.header(m.name, s.id, maxAge, now)}
 }
 
 // values returns the session's values with the request's changes applied,

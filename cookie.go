@@ -182,3 +182,58 @@ func (c *cookieConfig) header(name, id string, maxAge time.Duration, now time.Ti
 	}
 	return b.String()
 }
+
+// issue is what a commit tells the client of its session's ID: nothing, a
+// new ID, or the end of the session.
+type issue struct {
+	set   bool   // the response carries the ID, or its end
+	value string // the Set-Cookie value, or the header's value ("" ends the session)
+}
+
+// endIssue returns what tells the client that its session ended: a deleting
+// cookie, or an empty header.
+func (m *Manager) endIssue() issue {
+	if m.cfg.header != "" {
+		return issue{set: true}
+	}
+	return issue{set: true, value: m.cfg.cookie.header(m.name, "", -1, m.cfg.now())}
+}
+
+// readID returns the session ID the request carries, in the cookie or in
+// the header the Manager uses.
+func (m *Manager) readID(r *http.Request) (string, cookieResult) {
+	if m.cfg.header == "" {
+		return readCookie(r.Header, m.name)
+	}
+	return readHeader(r.Header, m.cfg.header)
+}
+
+// readHeader reads a session ID from the request header name; with
+// "Authorization", from a Bearer credential.
+func readHeader(h http.Header, name string) (string, cookieResult) {
+	v, ok := h[name]
+	if !ok || len(v) == 0 {
+		return "", cookieAbsent
+	}
+	id := v[0]
+	if name == "Authorization" {
+		scheme, token, found := strings.Cut(id, " ")
+		if !found || !strings.EqualFold(scheme, "Bearer") {
+			return "", cookieMalformed
+		}
+		id = strings.TrimLeft(token, " ")
+	}
+	if len(v) > 1 || !validID(id) {
+		return "", cookieMalformed
+	}
+	return id, cookieValid
+}
+
+// headerValue returns the value of the response header that carries id:
+// the ID, or a Bearer credential for "Authorization"; "" ends the session.
+func (c *config) headerValue(id string) string {
+	if c.header == "Authorization" && id != "" {
+		return "Bearer " + id
+	}
+	return id
+}

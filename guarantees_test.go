@@ -17,6 +17,18 @@ func TestGuarantees(t *testing.T) {
 	}
 }
 
+// TestGuaranteesWithHeader runs the guarantee suite with the ID in a request
+// header (G13): as a Bearer credential and in a header of its own.
+func TestGuaranteesWithHeader(t *testing.T) {
+	for _, sf := range sessions.AllTestStores()[:3] {
+		for _, header := range []string{"Authorization", "X-Session"} {
+			t.Run(sf.Name+"/"+header, func(t *testing.T) {
+				sessionstest.RunHTTP(t, sf.New, sessionstest.Header(header), sessionstest.Rounds(0.25))
+			})
+		}
+	}
+}
+
 // TestBlobStoreConformance: the blob store the guarantee tests use keeps
 // the Store contract.
 func TestBlobStoreConformance(t *testing.T) {

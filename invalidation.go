@@ -114,13 +114,13 @@ func (s *Session) Login(userID string) {
 }
 
 // commitRotate moves the session to a fresh ID, following the steps above.
-func (s *Session) commitRotate(ch changes) (string, error) {
+func (s *Session) commitRotate(ch changes) (issue, error) {
 	m := s.m
 	md, values := s.meta, s.values(ch)
 	if ch.rotate == rotateLogin && md.user != ch.user {
 		if md.user != "" && s.id != "" {
 			if _, err := m.endChain(s.ctx, handle(s.id), nil); err != nil {
-				return "", err
+				return issue{}, err
 			}
 			s.startNew()
 			md, values = s.meta, s.values(changes{values: ch.values, cleared: true})
@@ -136,20 +136,20 @@ func (s *Session) commitRotate(ch changes) (string, error) {
 // rotate moves the live session to a fresh ID with values and metadata md.
 // login reports a Login, which prunes the user's index and enforces the
 // session limit.
-func (s *Session) rotate(values map[string][]byte, md meta, login bool) (string, error) {
+func (s *Session) rotate(values map[string][]byte, md meta, login bool) (issue, error) {
 	m := s.m
 	id, err := newID()
 	if err != nil {
-		return "", fmt.Errorf("sessions: new ID: %w", err)
+		return issue{}, fmt.Errorf("sessions: new ID: %w", err)
 	}
 	now, old, next := m.cfg.now(), handle(s.id), handle(id)
 	if md.user != "" {
 		if err := m.indexAdd(s.ctx, md.user, next, now, login); err != nil {
-			return "", err
+			return issue{}, err
 		}
 	}
 	if err := m.write(s.ctx, successorKey(old), Change{Create: true, Set: Record{next: []byte("1")}}, m.tombstoneTTL()); err != nil {
-		return "", fmt.Errorf("sessions: renew: %w", err)
+		return issue{}, fmt.Errorf("sessions: renew: %w", err)
 	}
 	if live, err := m.remove(s.ctx, old); err != nil || !live {
 		if err == nil {
@@ -157,7 +157,7 @@ func (s *Session) rotate(values map[string][]byte, md meta, login bool) (string,
 			s.startNew()
 			err = errRefused
 		}
-		return "", err
+		return issue{}, err
 	}
 	cookie, err := s.store(id, m.newRecord(values, md, now), md, now)
 	if err == nil && login {

@@ -37,7 +37,7 @@ type afterHeadersError struct {
 
 func (e *afterHeadersError) Error() string {
 	if e.err == nil {
-		return ErrHeadersWritten.Error() + ": " + e.what + " needs a cookie and was not stored"
+		return ErrHeadersWritten.Error() + ": " + e.what + " cannot reach the client, and was not stored"
 	}
 	return ErrHeadersWritten.Error() + ": " + strings.TrimPrefix(e.err.Error(), "sessions: ")
 }
@@ -115,9 +115,9 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 		st := &requestState{}
 		s := &st.session
 		s.m, s.ctx, s.w = m, r.Context(), &st.w
-		id, res := readCookie(r.Header, m.name)
+		id, res := m.readID(r)
 		if res == cookieMalformed {
-			m.cfg.logger.LogAttrs(r.Context(), slog.LevelInfo, "session cookie is malformed: ignored")
+			m.cfg.logger.LogAttrs(r.Context(), slog.LevelInfo, "session ID in the request is malformed: ignored")
 		}
 		s.cookieID = id
 		st.ctx = sessionContext{Context: r.Context(), s: s}
@@ -356,15 +356,20 @@ func (w *responseWriter) commitHeaders() bool {
 	return true
 }
 
-// setCookie adds the Set-Cookie header, and the headers that keep caches
-// from storing it.
-func (w *responseWriter) setCookie(cookie string) {
-	if cookie == "" {
+// setCookie adds the Set-Cookie header (or the session header), and the
+// headers that keep caches from storing it.
+func (w *responseWriter) setCookie(iss issue) {
+	if !iss.set {
 		return
 	}
-	h := w.rw.Header()
-	h.Add("Set-Cookie", cookie)
+	h, cfg := w.rw.Header(), &w.s.m.cfg
 	h.Set("Cache-Control", "no-store")
+	if cfg.header != "" {
+		h.Set(cfg.header, iss.value)
+		h.Add("Vary", cfg.header)
+		return
+	}
+	h.Add("Set-Cookie", iss.value)
 	h.Add("Vary", "Cookie")
 }
 

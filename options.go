@@ -24,6 +24,7 @@ type ErrorHandlerFunc func(w http.ResponseWriter, r *http.Request, err error)
 
 type config struct {
 	cookie        cookieConfig
+	header        string // the header that carries the ID, or "" for the cookie
 	idleTimeout   time.Duration
 	lifetime      time.Duration
 	touchInterval time.Duration // < 0 until set: then derived from idleTimeout
@@ -134,6 +135,25 @@ func WithPersistentCookie(persistent bool) Option {
 	return func(c *config) { c.cookie.persist = persistent }
 }
 
+// WithHeader makes the session ID travel in the request header name instead
+// of a cookie, for API and mobile clients: a request carries the ID in it,
+// and a response that gives the session a new ID carries the new one in the
+// same header, one that ends the session carries the header empty. No
+// cookie is read or set, and the cookie options do not apply. With
+// "Authorization", the ID travels as a Bearer credential both ways
+// ("Authorization: Bearer <id>").
+//
+// Every guarantee holds as with the cookie. What changes is the client's
+// part: a header token is not sent by the browser on its own, so cross-site
+// request forgery is no concern, but the client must store the token safely
+// (the platform's keychain, never localStorage in a page that runs other
+// scripts), replace it with every response that carries the header, and
+// drop it when the header comes back empty. Default: "" (the cookie). The
+// name must be a valid header name.
+func WithHeader(name string) Option {
+	return func(c *config) { c.header = http.CanonicalHeaderKey(name) }
+}
+
 // WithIdleTimeout ends a session that has seen no request for d. The
 // timeout slides: a request that reads or writes the session extends it, in
 // steps of the touch interval. Default: 0, no idle timeout.
@@ -234,6 +254,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("idle timeout %v must not be negative", c.idleTimeout)
 	case c.idleTimeout > c.lifetime:
 		return fmt.Errorf("absolute lifetime %v is shorter than the idle timeout %v", c.lifetime, c.idleTimeout)
+	case strings.ContainsFunc(c.header, notTokenChar):
+		return fmt.Errorf("header name %q is not a valid header name", c.header)
 	case c.maxSessions < 0:
 		return fmt.Errorf("session limit %d must not be negative", c.maxSessions)
 	case c.idleTimeout > 0 && c.touchInterval >= c.idleTimeout:

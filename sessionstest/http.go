@@ -47,6 +47,12 @@ func RunHTTP(t *testing.T, newStore func(t *testing.T) sessions.Store, opts ...O
 	}
 }
 
+// Header makes RunHTTP carry the session ID in the request and response
+// header name (sessions.WithHeader) instead of a cookie.
+func Header(name string) Option {
+	return func(c *config) { c.header = http.CanonicalHeaderKey(name) }
+}
+
 // Rounds multiplies the number of unsynchronised rounds of RunHTTP by f
 // (default 1). A slow store may pass 0.1; at least one round always runs.
 func Rounds(f float64) Option {
@@ -190,7 +196,11 @@ type httpSuite struct {
 func newHTTPSuite(t *testing.T, st sessions.Store, c config, opts ...sessions.Option) *httpSuite {
 	h := &httpSuite{t: t, cfg: c, st: &pausingStore{Store: st},
 		loaded: make(chan string, 64), proceed: make(chan struct{})}
-	h.m = sessions.New(h.st, append([]sessions.Option{sessions.WithSecure(false)}, opts...)...)
+	base := []sessions.Option{sessions.WithSecure(false)}
+	if c.header != "" {
+		base = append(base, sessions.WithHeader(c.header))
+	}
+	h.m = sessions.New(h.st, append(base, opts...)...)
 	srv := httptest.NewServer(tagRequests(h.m.Handler(h.app())))
 	t.Cleanup(srv.Close)
 	h.url = srv.URL
@@ -276,7 +286,13 @@ func (h *httpSuite) send(path, id, tag string) response {
 		h.t.Error(err)
 		return response{}
 	}
-	if id != "" {
+	switch {
+	case id == "":
+	case h.cfg.header == "Authorization":
+		req.Header.Set("Authorization", "Bearer "+id)
+	case h.cfg.header != "":
+		req.Header.Set(h.cfg.header, id)
+	default:
 		req.AddCookie(&http.Cookie{Name: h.m.CookieName(), Value: id})
 	}
 	if tag != "" {
@@ -290,6 +306,13 @@ func (h *httpSuite) send(path, id, tag string) response {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	out := response{status: resp.StatusCode, body: string(b)}
+	if h.cfg.header != "" {
+		if v, ok := resp.Header[h.cfg.header]; ok {
+			out.id = strings.TrimPrefix(v[0], "Bearer ")
+			out.ended = out.id == ""
+		}
+		return out
+	}
 	for _, c := range resp.Cookies() {
 		if c.Name == h.m.CookieName() {
 			out.id, out.ended = c.Value, c.MaxAge < 0

@@ -75,6 +75,7 @@ const (
 type config struct {
 	wait   func(time.Duration)
 	rounds float64
+	header string
 }
 
 // Option configures Run and RunHTTP.
