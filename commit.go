@@ -189,7 +189,8 @@ func (s *Session) commitNew(values map[string][]byte, md meta) (issue, error) {
 // it first) refuses the write.
 func (s *Session) store(id string, set map[string][]byte, md meta, now time.Time) (issue, error) {
 	m := s.m
-	err := m.write(s.ctx, handle(id), Change{Replace: true, Set: set}, m.ttl(now, now))
+	md.created, md.touched = now, now
+	err := m.write(s.ctx, handle(id), Change{Replace: true, Set: set}, md.ttl(now))
 	switch {
 	case errors.Is(err, ErrInvalidated):
 		m.refused(s.ctx, id, err)
@@ -198,7 +199,6 @@ func (s *Session) store(id string, set map[string][]byte, md meta, now time.Time
 	case err != nil:
 		return issue{}, fmt.Errorf("sessions: write new session: %w", err)
 	}
-	md.created, md.touched = now, now
 	s.id, s.rec, s.meta = id, set, md
 	return s.issue(now), nil
 }
@@ -255,7 +255,7 @@ func (s *Session) commitExisting(ch changes, p phase) (issue, error) {
 		return issue{}, lateError("a cookie change")
 	}
 	err := errRefused
-	if ttl := m.ttl(s.meta.created, now); ttl > 0 {
+	if ttl := s.meta.ttl(now); ttl > 0 {
 		err = m.write(s.ctx, handle(s.id), change, ttl)
 	}
 	switch {
@@ -263,7 +263,7 @@ func (s *Session) commitExisting(ch changes, p phase) (issue, error) {
 		m.refused(s.ctx, s.id, err)
 		s.startNew()
 		if errors.Is(err, ErrNotFound) && ch.cleared && ch.hasValues() && p == beforeHeaders {
-			return s.commitNew(ch.values, meta{persist: m.cfg.cookie.persist})
+			return s.commitNew(ch.values, m.cfg.newMeta())
 		}
 		return issue{}, errRefused
 	case err != nil:
@@ -279,7 +279,8 @@ func (s *Session) commitExisting(ch changes, p phase) (issue, error) {
 // touchDue reports whether a read-only request must extend the idle
 // timeout: the touch interval has passed since the last write.
 func (s *Session) touchDue(now time.Time) bool {
-	return s.m.cfg.idleTimeout > 0 && now.Sub(s.meta.touched) >= s.m.cfg.touchInterval
+	idle := s.meta.idle
+	return idle > 0 && now.Sub(s.meta.touched) >= min(s.m.cfg.touchInterval, idle/2)
 }
 
 // issue returns what tells the client the session's ID.
@@ -290,7 +291,7 @@ func (s *Session) issue(now time.Time) issue {
 	}
 	var maxAge time.Duration
 	if s.meta.persist {
-		maxAge = s.meta.created.Add(m.cfg.lifetime).Sub(now)
+		maxAge = s.meta.deadline().Sub(now)
 	}
 	return issue{set: true, value: m.cfg.cookie.header(m.name, s.id, maxAge, now)}
 }
@@ -324,10 +325,18 @@ func (m *Manager) newRecord(values map[string][]byte, md meta, now time.Time) ma
 	}
 	values[keyCreated] = formatMillis(now)
 	values[keyTouched] = values[keyCreated]
-	values[keyDeadline] = formatMillis(now.Add(m.cfg.lifetime))
+	values[keyDeadline] = formatMillis(now.Add(md.lifetime))
 	delete(values, keyPersist)
+	delete(values, keyLifetime)
+	delete(values, keyIdle)
 	if md.persist != m.cfg.cookie.persist {
 		values[keyPersist] = persistValue(md.persist)
+	}
+	if md.lifetime != m.cfg.lifetime {
+		values[keyLifetime] = formatDuration(md.lifetime)
+	}
+	if md.idle != m.cfg.idleTimeout {
+		values[keyIdle] = formatDuration(md.idle)
 	}
 	if md.user != "" {
 		values[keyUser] = []byte(md.user)

@@ -185,27 +185,6 @@ func (m *Manager) write(ctx context.Context, key string, ch Change, ttl time.Dur
 	return m.store.Write(ctx, key, ch, ttl)
 }
 
-// ttl returns how long a record created at created may live from now: the
-// idle timeout, cut short by what is left of the absolute lifetime.
-func (m *Manager) ttl(created, now time.Time) time.Duration {
-	left := created.Add(m.cfg.lifetime).Sub(now)
-	if idle := m.cfg.idleTimeout; idle > 0 && idle < left {
-		return idle
-	}
-	return left
-}
-
-// expired reports whether the session rec, with metadata md, has passed its
-// absolute lifetime or its idle timeout at now, by the Manager's clock.
-func (m *Manager) expired(rec Record, md meta, now time.Time) bool {
-	deadline := md.created.Add(m.cfg.lifetime)
-	if d, ok := parseMillis(rec[keyDeadline]); ok && d.Before(deadline) {
-		deadline = d
-	}
-	idle := m.cfg.idleTimeout
-	return !now.Before(deadline) || (idle > 0 && !now.Before(md.touched.Add(idle)))
-}
-
 // fail logs err and hands it to the error handler.
 func (m *Manager) fail(w http.ResponseWriter, r *http.Request, s *Session, err error) {
 	msg := "session commit failed"

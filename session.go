@@ -27,6 +27,8 @@ const (
 	keyUser        = "__user"     // the user the session is bound to
 	keyLogin       = "__login"    // when the session was logged in, Unix ms
 	keyLabel       = "__label"    // the application's name for the device
+	keyLifetime    = "__lifetime" // the session's own absolute lifetime, ms, when shorter than the Manager's
+	keyIdle        = "__idle"     // the session's own idle timeout, ms, when it differs from the Manager's
 )
 
 // Session is the session of one request. Get it with Get or FromContext.
@@ -69,11 +71,13 @@ const (
 
 // meta is the Manager's metadata of a live session, parsed from its record.
 type meta struct {
-	created time.Time // start of the absolute lifetime
-	touched time.Time
-	login   time.Time
-	persist bool
-	user    string
+	created  time.Time // start of the absolute lifetime
+	touched  time.Time
+	login    time.Time
+	persist  bool
+	user     string
+	lifetime time.Duration // the session's absolute lifetime
+	idle     time.Duration // the session's idle timeout, 0 for none
 }
 
 // load reads the session from the store once. s.mu must be held.
@@ -107,13 +111,13 @@ func (s *Session) load() {
 // metadata is unreadable or it has expired by the Manager's clock.
 func (s *Session) adopt(rec Record) {
 	m := s.m
-	md, ok := parseMeta(rec, m.cfg.cookie.persist)
+	md, ok := parseMeta(rec, &m.cfg)
 	if !ok {
 		m.log(s.ctx, slog.LevelWarn, "session record is corrupt (metadata missing or unreadable): a new session starts", s.cookieID)
 		s.startNew()
 		return
 	}
-	if m.expired(rec, md, m.cfg.now()) {
+	if md.expired(rec, m.cfg.now()) {
 		// The store still has it (its clock or its expiry differs from
 		// ours): tombstone it, so that no write-only request, which does
 		// not read, can write to it again.
@@ -127,14 +131,22 @@ func (s *Session) adopt(rec Record) {
 	s.id, s.rec, s.meta = s.cookieID, rec, md
 }
 
-// parseMeta reads the Manager's metadata from rec.
-func parseMeta(rec Record, persist bool) (meta, bool) {
+// parseMeta reads the Manager's metadata from rec; what rec does not hold
+// is cfg's.
+func parseMeta(rec Record, cfg *config) (meta, bool) {
 	created, ok1 := parseMillis(rec[keyCreated])
 	touched, ok2 := parseMillis(rec[keyTouched])
-	md := meta{created: created, touched: touched, persist: persist, user: string(rec[keyUser])}
+	md := cfg.newMeta()
+	md.created, md.touched, md.user = created, touched, string(rec[keyUser])
 	md.login, _ = parseMillis(rec[keyLogin])
 	if p, ok := rec[keyPersist]; ok {
 		md.persist = string(p) == "1"
+	}
+	if d, ok := parseMillis(rec[keyLifetime]); ok {
+		md.lifetime = min(time.Duration(d.UnixMilli())*time.Millisecond, cfg.lifetime)
+	}
+	if d, ok := parseMillis(rec[keyIdle]); ok {
+		md.idle = time.Duration(d.UnixMilli()) * time.Millisecond
 	}
 	return md, ok1 && ok2
 }
@@ -142,7 +154,7 @@ func parseMeta(rec Record, persist bool) (meta, bool) {
 // startNew makes s an empty session with no ID yet.
 func (s *Session) startNew() {
 	s.id, s.rec = "", nil
-	s.meta = meta{persist: s.m.cfg.cookie.persist}
+	s.meta = s.m.cfg.newMeta()
 }
 
 // lookup returns the encoded value under key. s.mu must be held.

@@ -176,8 +176,8 @@ func (m *Manager) sessionInfo(ctx context.Context, userID, h string, now time.Ti
 	case err != nil:
 		return SessionInfo{}, false, fmt.Errorf("sessions: read session: %w", err)
 	}
-	md, ok := parseMeta(rec, m.cfg.cookie.persist)
-	if !ok || md.user != userID || m.expired(rec, md, now) {
+	md, ok := parseMeta(rec, &m.cfg)
+	if !ok || md.user != userID || md.expired(rec, now) {
 		return SessionInfo{}, false, nil
 	}
 	deadline, _ := parseMillis(rec[keyDeadline])
