@@ -133,6 +133,7 @@ func (s *Session) commitEnd(id string) (issue, error) {
 	if _, err := m.endChain(s.ctx, handle(id), nil); err != nil {
 		return issue{}, err
 	}
+	m.emit(s.ctx, Event{Kind: EventDestroyed, Session: handle(id), UserID: s.meta.user})
 	return m.endIssue(), nil
 }
 
@@ -172,12 +173,12 @@ func (s *Session) commitNew(values map[string][]byte, md meta) (issue, error) {
 	now := m.cfg.now()
 	set := m.newRecord(values, md, now)
 	if md.user == "" {
-		return s.store(id, set, md, now)
+		return s.store(id, set, md, now, Event{Kind: EventCreated})
 	}
 	if err := m.indexAdd(s.ctx, md.user, handle(id), now, true); err != nil {
 		return issue{}, err
 	}
-	cookie, err := s.store(id, set, md, now)
+	cookie, err := s.store(id, set, md, now, Event{Kind: EventLogin})
 	if err == nil {
 		m.enforceLimit(s.ctx, md.user, handle(id))
 	}
@@ -185,9 +186,9 @@ func (s *Session) commitNew(values map[string][]byte, md meta) (issue, error) {
 }
 
 // store writes set, a whole new record, under the fresh ID id and makes it
-// the session's. A tombstone on id (a Destroy that followed a successor to
-// it first) refuses the write.
-func (s *Session) store(id string, set map[string][]byte, md meta, now time.Time) (issue, error) {
+// the session's, then emits ev. A tombstone on id (a Destroy that followed a
+// successor to it first) refuses the write.
+func (s *Session) store(id string, set map[string][]byte, md meta, now time.Time, ev Event) (issue, error) {
 	m := s.m
 	md.created, md.touched = now, now
 	err := m.write(s.ctx, handle(id), Change{Replace: true, Set: set}, md.ttl(now))
@@ -200,6 +201,8 @@ func (s *Session) store(id string, set map[string][]byte, md meta, now time.Time
 		return issue{}, fmt.Errorf("sessions: write new session: %w", err)
 	}
 	s.id, s.rec, s.meta = id, set, md
+	ev.Session, ev.UserID = handle(id), md.user
+	m.emit(s.ctx, ev)
 	return s.issue(now), nil
 }
 

@@ -159,7 +159,11 @@ func (s *Session) rotate(values map[string][]byte, md meta, login bool) (issue, 
 		}
 		return issue{}, err
 	}
-	cookie, err := s.store(id, m.newRecord(values, md, now), md, now)
+	ev := Event{Kind: EventRenewed, Previous: old}
+	if login {
+		ev.Kind = EventLogin
+	}
+	cookie, err := s.store(id, m.newRecord(values, md, now), md, now, ev)
 	if err == nil && login {
 		m.enforceLimit(s.ctx, md.user, next)
 	}
@@ -211,9 +215,11 @@ func (m *Manager) tombstoneTTL() time.Duration { return m.cfg.lifetime }
 
 // remove tombstones the record under key and reports whether it was live.
 func (m *Manager) remove(ctx context.Context, key string) (bool, error) {
-	ctx, cancel := m.storeContext(ctx)
+	sctx, cancel := m.storeContext(ctx)
 	defer cancel()
-	err := m.store.Remove(ctx, key, m.tombstoneTTL())
+	start := m.startCall()
+	err := m.store.Remove(sctx, key, m.tombstoneTTL())
+	m.endCall(ctx, "remove", key, start, err)
 	switch {
 	case err == nil:
 		return true, nil
@@ -230,4 +236,5 @@ func (m *Manager) refused(ctx context.Context, id string, err error) {
 		msg = "session write refused: the session ended before the request committed"
 	}
 	m.log(ctx, slog.LevelInfo, msg, id)
+	m.emit(ctx, Event{Kind: EventRefused, Session: handle(id)})
 }

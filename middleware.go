@@ -173,16 +173,22 @@ func (m *Manager) read(ctx context.Context, id string) (Record, error) {
 
 // readKey reads the record under a store key.
 func (m *Manager) readKey(ctx context.Context, key string) (Record, error) {
-	ctx, cancel := m.storeContext(ctx)
+	sctx, cancel := m.storeContext(ctx)
 	defer cancel()
-	return m.store.Read(ctx, key)
+	start := m.startCall()
+	rec, err := m.store.Read(sctx, key)
+	m.endCall(ctx, "read", key, start, err)
+	return rec, err
 }
 
 // write applies ch to the record under a store key.
 func (m *Manager) write(ctx context.Context, key string, ch Change, ttl time.Duration) error {
-	ctx, cancel := m.storeContext(ctx)
+	sctx, cancel := m.storeContext(ctx)
 	defer cancel()
-	return m.store.Write(ctx, key, ch, ttl)
+	start := m.startCall()
+	err := m.store.Write(sctx, key, ch, ttl)
+	m.endCall(ctx, "write", key, start, err)
+	return err
 }
 
 // fail logs err and hands it to the error handler.

@@ -1,6 +1,7 @@
 package sessions
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,6 +31,7 @@ type config struct {
 	touchInterval time.Duration // < 0 until set: then derived from idleTimeout
 	commitTimeout time.Duration
 	maxSessions   int
+	events        func(context.Context, Event)
 	codec         Codec
 	errorHandler  ErrorHandlerFunc
 	logger        *slog.Logger

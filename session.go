@@ -122,6 +122,7 @@ func (s *Session) adopt(rec Record) {
 		// ours): tombstone it, so that no write-only request, which does
 		// not read, can write to it again.
 		m.log(s.ctx, slog.LevelDebug, "session expired: a new session starts", s.cookieID)
+		m.emit(s.ctx, Event{Kind: EventExpired, Session: handle(s.cookieID), UserID: md.user})
 		if _, err := m.remove(s.ctx, handle(s.cookieID)); err != nil {
 			m.logError(s.ctx, "removing an expired session failed", s.cookieID, err)
 		}

@@ -204,6 +204,9 @@ func (m *Manager) DestroySession(ctx context.Context, userID, handle string) err
 		if err != nil {
 			return err
 		}
+		if ended {
+			m.emit(ctx, Event{Kind: EventDestroyed, Session: handle, UserID: userID})
+		}
 		if err := m.indexDelete(ctx, userID, []string{handle}); err != nil {
 			return err
 		}
@@ -237,8 +240,12 @@ func (m *Manager) destroyUser(ctx context.Context, userID, keep string) error {
 		if e.handle == keep {
 			continue
 		}
-		if _, err := m.endChain(ctx, e.handle, seen); err != nil {
+		live, err := m.endChain(ctx, e.handle, seen)
+		if err != nil {
 			return err
+		}
+		if live {
+			m.emit(ctx, Event{Kind: EventDestroyed, Session: e.handle, UserID: userID})
 		}
 		ended = append(ended, e.handle)
 	}
