@@ -412,7 +412,7 @@ func (h *httpSuite) userSessionsLive() {
 	if err != nil || len(infos) != 2 || !got[handleOf(kept.cookie())] || !got[handleOf(renewed.cookie())] || got[handleOf(old)] {
 		h.t.Errorf("UserSessions = %+v (%v), want exactly the kept and the renewed session", infos, err)
 	}
-	clock.advance(2 * time.Hour)
+	clock.Advance(2 * time.Hour)
 	if infos, _ := l.m.UserSessions(context.Background(), user); len(infos) != 0 {
 		h.t.Errorf("UserSessions lists %d sessions past their lifetime", len(infos))
 	}
@@ -435,7 +435,7 @@ func (c *fakeClock) Now() time.Time {
 	return c.now
 }
 
-func (c *fakeClock) advance(d time.Duration) {
+func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.now = c.now.Add(d)
 	c.mu.Unlock()

@@ -238,21 +238,12 @@ func (c *suite) concurrentCreatesAllPersist() {
 	const writers = 50
 	for round := 0; round < 3; round++ {
 		id := newID()
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for i := 0; i < writers; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				ch := sessions.Change{Create: true, Set: rec(fmt.Sprintf("key-%d", i), "1")}
-				if err := c.s.Write(bg, id, ch, longTTL); err != nil {
-					c.t.Errorf("a Write with Create gave %v, want nil", err)
-				}
-			}()
-		}
-		close(start)
-		wg.Wait()
+		together(writers, func(i int) {
+			ch := sessions.Change{Create: true, Set: rec(fmt.Sprintf("key-%d", i), "1")}
+			if err := c.s.Write(bg, id, ch, longTTL); err != nil {
+				c.t.Errorf("a Write with Create gave %v, want nil", err)
+			}
+		})
 		want := rec()
 		for i := 0; i < writers; i++ {
 			want[fmt.Sprintf("key-%d", i)] = []byte("1")
@@ -475,24 +466,15 @@ func (c *suite) concurrentWritesToDifferentKeys() {
 			base[fmt.Sprintf("del-%d", i)] = []byte("x")
 		}
 		c.mustWrite(id, replace(base), longTTL, "the first Write")
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for i := 0; i < writers; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				ch := sessions.Change{
-					Set:    rec(fmt.Sprintf("key-%d", i), fmt.Sprintf("v-%d", i)),
-					Delete: []string{fmt.Sprintf("del-%d", i)},
-				}
-				if err := c.s.Write(bg, id, ch, longTTL); err != nil {
-					c.t.Errorf("a delta Write to a live record gave %v, want nil", err)
-				}
-			}()
-		}
-		close(start)
-		wg.Wait()
+		together(writers, func(i int) {
+			ch := sessions.Change{
+				Set:    rec(fmt.Sprintf("key-%d", i), fmt.Sprintf("v-%d", i)),
+				Delete: []string{fmt.Sprintf("del-%d", i)},
+			}
+			if err := c.s.Write(bg, id, ch, longTTL); err != nil {
+				c.t.Errorf("a delta Write to a live record gave %v, want nil", err)
+			}
+		})
 		want := rec("base", "b")
 		for i := 0; i < writers; i++ {
 			want[fmt.Sprintf("key-%d", i)] = []byte(fmt.Sprintf("v-%d", i))
@@ -514,21 +496,12 @@ func (c *suite) concurrentWritesToSameKey() {
 		v := bytes.Repeat([]byte{byte(i)}, 1024)
 		values[i] = append(v, fmt.Sprintf("writer-%d", i)...)
 	}
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := 0; i < writers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			ch := sessions.Change{Set: sessions.Record{"same": values[i]}}
-			if err := c.s.Write(bg, id, ch, longTTL); err != nil {
-				c.t.Errorf("a delta Write to a live record gave %v, want nil", err)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	together(writers, func(i int) {
+		ch := sessions.Change{Set: sessions.Record{"same": values[i]}}
+		if err := c.s.Write(bg, id, ch, longTTL); err != nil {
+			c.t.Errorf("a delta Write to a live record gave %v, want nil", err)
+		}
+	})
 	got, err := c.s.Read(bg, id)
 	if err != nil {
 		c.t.Fatalf("after %d concurrent Writes to one key, Read gave %v, want the record", writers, err)
@@ -870,4 +843,21 @@ func sortedKeys(r sessions.Record) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// together runs f(0) to f(n-1) on n goroutines released at the same moment,
+// and returns when all have returned.
+func together(n int, f func(i int)) {
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			f(i)
+		}()
+	}
+	close(start)
+	wg.Wait()
 }

@@ -188,30 +188,13 @@ func TestRunPassesReferenceStore(t *testing.T) {
 	})
 }
 
-// fakeClock is a simulated clock that only moves when Advance is called.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // TestWaitAdvancesSimulatedClock runs the suite on a store whose clock
 // moves only through the Wait option: the expiry checks pass only if the
 // suite lets time pass through Wait, and they take no real time.
 func TestWaitAdvancesSimulatedClock(t *testing.T) {
 	t.Parallel()
-	clock := &fakeClock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := sessionstest.NewFakeClock(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 	var waited time.Duration
 	wait := func(d time.Duration) {
 		waited += d
@@ -238,7 +221,7 @@ func TestBrokenStoreHelper(t *testing.T) {
 	if flaw == "" {
 		t.Skip("runs only as a child of TestSuiteCatchesBrokenStores")
 	}
-	clock := &fakeClock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := sessionstest.NewFakeClock(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 	sessionstest.Run(t, func(*testing.T) sessions.Store {
 		return newRefStore(flaw, clock.Now)
 	}, sessionstest.Wait(clock.Advance))
