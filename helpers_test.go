@@ -143,19 +143,6 @@ func (c *countingStore) take() counts {
 	return counts{c.reads.Swap(0), c.writes.Swap(0), c.removes.Swap(0)}
 }
 
-// sessionWrites returns how many whole session records (Writes with
-// Replace) were written since the last take.
-func (c *countingStore) sessionWrites() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-	for _, ch := range c.changes {
-		if ch.Replace {
-			n++
-		}
-	}
-	return n
-}
 
 // testClock is a settable clock for WithClock.
 type testClock struct {

@@ -188,7 +188,6 @@ func TestRunPassesReferenceStore(t *testing.T) {
 	})
 }
 
-
 // TestWaitAdvancesSimulatedClock runs the suite on a store whose clock
 // moves only through the Wait option: the expiry checks pass only if the
 // suite lets time pass through Wait, and they take no real time.
