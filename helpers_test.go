@@ -143,7 +143,6 @@ func (c *countingStore) take() counts {
 	return counts{c.reads.Swap(0), c.writes.Swap(0), c.removes.Swap(0)}
 }
 
-
 // testClock is a settable clock for WithClock.
 type testClock struct {
 	mu  sync.Mutex
