@@ -133,17 +133,10 @@ func (s *MemoryStore) Write(ctx context.Context, id string, ch Change, ttl time.
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	now := s.now()
-	if exp, ok := sh.tombs[id]; ok {
-		if exp > now {
-			return ErrInvalidated
-		}
-		delete(sh.tombs, id)
+	if sh.tombstoned(id, now) {
+		return ErrInvalidated
 	}
-	e, live := sh.records[id]
-	if live && e.expires <= now {
-		delete(sh.records, id)
-		e, live = memoryEntry{}, false
-	}
+	e, live := sh.live(id, now)
 	switch {
 	case ch.Replace:
 		e.rec = ch.Apply(nil)
@@ -167,6 +160,27 @@ func (s *MemoryStore) Write(ctx context.Context, id string, ch Change, ttl time.
 	sh.records[id] = e
 	sh.notePeak()
 	return nil
+}
+
+// tombstoned reports whether id carries a live tombstone, and forgets an
+// expired one. sh.mu is held.
+func (sh *memoryShard) tombstoned(id string, now int64) bool {
+	exp, ok := sh.tombs[id]
+	if ok && exp <= now {
+		delete(sh.tombs, id)
+	}
+	return ok && exp > now
+}
+
+// live returns the live entry under id, and forgets an expired one. sh.mu
+// is held.
+func (sh *memoryShard) live(id string, now int64) (memoryEntry, bool) {
+	e, ok := sh.records[id]
+	if ok && e.expires <= now {
+		delete(sh.records, id)
+		return memoryEntry{}, false
+	}
+	return e, ok
 }
 
 // Remove deletes the record under id and keeps a tombstone for id for at

@@ -73,6 +73,7 @@ var httpChecks = []struct {
 	{"DestroyUserUnsynchronised", (*httpSuite).destroyUserUnsynchronised},
 	{"DestroyOthersKeepsThisSession", (*httpSuite).destroyOthers},
 	{"DestroySessionOfOneUserOnly", (*httpSuite).destroySession},
+	{"FirstLoginsForced", (*httpSuite).firstLoginsForced},
 	{"ConcurrentLoginsAllIndexed", (*httpSuite).concurrentLogins},
 	{"MaxSessionsHoldsUnderConcurrentLogins", (*httpSuite).maxSessions},
 	{"UserSessionsListsOnlyLiveSessions", (*httpSuite).userSessionsLive},

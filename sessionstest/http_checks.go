@@ -324,6 +324,33 @@ func (h *httpSuite) destroySession() {
 	}
 }
 
+// Two first Logins of one user, the first stopped at each of its store
+// calls in turn while the second runs to the end: both land in the index.
+func (h *httpSuite) firstLoginsForced() {
+	for k := 1; ; k++ {
+		user := uniqueUser("first")
+		reached, release := h.st.pause("a", k)
+		done := make(chan response, 1)
+		go func() { done <- h.send("/login?user="+user, "", "a") }()
+		select {
+		case <-reached:
+		case <-done:
+			release()
+			return
+		}
+		b := h.send("/login?user="+user, "", "b")
+		release()
+		a := <-done
+		infos, err := h.m.UserSessions(context.Background(), user)
+		if err != nil || len(infos) != 2 {
+			h.t.Fatalf("login a stopped at store call %d, login b ran meanwhile: UserSessions lists %d sessions (%v), want both", k, len(infos), err)
+		}
+		if h.user(a.id) != user || h.user(b.id) != user {
+			h.t.Fatalf("login a stopped at store call %d: a session is not logged in", k)
+		}
+	}
+}
+
 // Concurrent first Logins of one user on many goroutines all land in the
 // index: DestroyUser afterwards reaches every one.
 func (h *httpSuite) concurrentLogins() {

@@ -60,9 +60,9 @@ const (
 	longTTL = time.Minute
 	// shortTTL is the TTL of records and tombstones that must expire during
 	// a check.
-	shortTTL = 100 * time.Millisecond
+	shortTTL = 250 * time.Millisecond
 	// expireWait is how long a check waits for shortTTL to pass.
-	expireWait = 350 * time.Millisecond
+	expireWait = 800 * time.Millisecond
 	// touchDelay is how long a check waits before extending a record of
 	// shortTTL.
 	touchDelay = 20 * time.Millisecond
