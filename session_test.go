@@ -347,6 +347,12 @@ func TestStoreFailures(t *testing.T) {
 			if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "store down") {
 				t.Fatalf("no error log record: %s", logs)
 			}
+			if readFailed := strings.Contains(logs.String(), `msg="session read failed"`); readFailed != c.store.failRead {
+				t.Fatalf("a failure of the read logged as a read failure: %v, want %v: %s", readFailed, c.store.failRead, logs)
+			}
+			if n := strings.Count(logs.String(), "level=ERROR"); n != 1 {
+				t.Fatalf("%d error log records for one failure, want 1: %s", n, logs)
+			}
 			rec, err := mem.Read(context.Background(), handle(id))
 			if err != nil || string(rec["a"]) != `"old"` {
 				t.Fatalf("stored session after the failure: %q %v", rec, err)
