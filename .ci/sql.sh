@@ -91,3 +91,7 @@ for mod in pgstore mysqlstore sqlitestore; do
 		go test -race -count=1 ./...
 	)
 done
+
+# The SQL benchmarks next to scs's stores, once each, on the same servers.
+echo "--- benchmarks (SQL smoke)"
+(cd benchmarks && go test -run '^$' -bench 'SQL' -benchtime 1x .)
