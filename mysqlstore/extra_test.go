@@ -3,6 +3,7 @@ package mysqlstore_test
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -142,7 +143,7 @@ func TestSweeper(t *testing.T) {
 
 func TestBadTableName(t *testing.T) {
 	db := testDB(t)
-	for _, name := range []string{"", "a;b", `a"b`, "a.b", "1a"} {
+	for _, name := range []string{"", "a;b", `a"b`, strings.Repeat("a", 49), "a.b", "1a"} {
 		if _, err := mysqlstore.New(bg, db, mysqlstore.WithTable(name)); err == nil {
 			t.Errorf("New with table name %q gave no error", name)
 		}

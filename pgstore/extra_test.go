@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,7 +148,7 @@ func TestSweeper(t *testing.T) {
 
 func TestBadTableName(t *testing.T) {
 	pool := testPool(t, nil)
-	for _, name := range []string{"", "a;b", `a"b`, "a.b.c", "1a"} {
+	for _, name := range []string{"", "a;b", `a"b`, strings.Repeat("a", 49), "a.b.c", "1a"} {
 		if _, err := pgstore.New(bg, pool, pgstore.WithTable(name)); err == nil {
 			t.Errorf("New with table name %q gave no error", name)
 		}

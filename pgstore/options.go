@@ -29,8 +29,8 @@ type Option func(*options)
 
 // WithTable sets the table that holds the records. The default is
 // "sessions". The name is an identifier, optionally qualified by a schema
-// ("auth.sessions"), of ASCII letters, digits and underscores; New rejects
-// anything else.
+// ("auth.sessions"), of at most 48 ASCII letters, digits and underscores
+// each; New rejects anything else.
 func WithTable(name string) Option {
 	return func(o *options) { o.table = name }
 }
@@ -40,7 +40,8 @@ func WithTable(name string) Option {
 // sweeper off, for deployments that run Sweep from a job of their own.
 //
 // Sweeping only frees space: expired rows are never served, since every
-// statement checks expiry.
+// statement checks expiry. A sweep that fails is logged through
+// slog.Default and tried again at the next interval.
 func WithSweepInterval(d time.Duration) Option {
 	return func(o *options) { o.sweepInterval = d }
 }
@@ -62,7 +63,7 @@ func WithCreateTable(create bool) Option {
 	return func(o *options) { o.createTable = create }
 }
 
-var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,47}$`)
 
 // tableNames returns the quoted table name and the name of its index.
 func tableNames(name string) (table, index string, err error) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -160,7 +161,7 @@ func TestBusyTimeoutRequired(t *testing.T) {
 
 func TestBadTableName(t *testing.T) {
 	db := fileDB(t)
-	for _, name := range []string{"", "a;b", `a"b`, "a.b", "1a"} {
+	for _, name := range []string{"", "a;b", `a"b`, strings.Repeat("a", 49), "a.b", "1a"} {
 		if _, err := sqlitestore.New(bg, db, sqlitestore.WithTable(name)); err == nil {
 			t.Errorf("New with table name %q gave no error", name)
 		}

@@ -27,8 +27,9 @@ func defaultOptions() options {
 type Option func(*options)
 
 // WithTable sets the table that holds the records. The default is
-// "sessions". The name is an identifier of ASCII letters, digits and
-// underscores; New rejects anything else.
+// "sessions". The name is an identifier of at most 48 ASCII letters,
+// digits and underscores (room for the index's name, which adds a suffix);
+// New rejects anything else.
 func WithTable(name string) Option {
 	return func(o *options) { o.table = name }
 }
@@ -38,7 +39,8 @@ func WithTable(name string) Option {
 // sweeper off, for deployments that run Sweep from a job of their own.
 //
 // Sweeping only frees space: expired rows are never served, since every
-// statement checks expiry.
+// statement checks expiry. A sweep that fails is logged through
+// slog.Default and tried again at the next interval.
 func WithSweepInterval(d time.Duration) Option {
 	return func(o *options) { o.sweepInterval = d }
 }
@@ -60,7 +62,7 @@ func WithCreateTable(create bool) Option {
 	return func(o *options) { o.createTable = create }
 }
 
-var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,47}$`)
 
 func checkTable(name string) error {
 	if !identRE.MatchString(name) {
