@@ -1,6 +1,6 @@
 module github.com/sessionkit/sessions/mysqlstore
 
-go 1.25.0
+go 1.24.0
 
 replace github.com/sessionkit/sessions => ../
 
