@@ -1,0 +1,202 @@
+package mysqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/sessionkit/sessions"
+)
+
+// maxTTL bounds every ttl, so that now plus ttl never overflows a BIGINT.
+const maxTTL = 100 * 365 * 24 * time.Hour
+
+// maxDeadlockRetries bounds how often a write statement that InnoDB chose
+// as a deadlock victim is run again. A victim's statement was rolled back
+// whole, so running it again is safe.
+const maxDeadlockRetries = 5
+
+// Store is a sessions.Store backed by a MySQL or MariaDB table. It is safe
+// for concurrent use, and several processes may share one table.
+type Store struct {
+	db   *sql.DB
+	opts options
+
+	replace, create, delta, touch, remove, read, exists, sweep *sql.Stmt
+
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// New returns a Store that keeps records in a table of db, creating the
+// table when it is missing (see WithCreateTable), prepares its statements
+// and starts its sweeper (see WithSweepInterval). db must use the
+// go-sql-driver/mysql driver, on MySQL 8.0 or MariaDB 10.6 or later. It does
+// not own db: Close leaves it open.
+func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("mysqlstore: New: nil db")
+	}
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := checkTable(o.table); err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, opts: o, stop: make(chan struct{}), done: make(chan struct{})}
+	r := replacer(o.table, o.table+"_expires_at_idx")
+	if o.createTable {
+		if _, err := db.ExecContext(ctx, expand(r, ddl)); err != nil {
+			return nil, fmt.Errorf("mysqlstore: creating table %s: %w", o.table, err)
+		}
+	}
+	if err := s.prepare(ctx, func(q string) string { return expand(r, q) }); err != nil {
+		s.closeStatements()
+		return nil, err
+	}
+	go s.sweepLoop()
+	return s, nil
+}
+
+func (s *Store) prepare(ctx context.Context, expand func(string) string) error {
+	for _, p := range []struct {
+		stmt  **sql.Stmt
+		query string
+	}{
+		{&s.replace, sqlReplace}, {&s.create, sqlCreate}, {&s.delta, sqlDelta}, {&s.touch, sqlTouch},
+		{&s.remove, sqlRemove}, {&s.read, sqlRead}, {&s.exists, sqlExists}, {&s.sweep, sqlSweep},
+	} {
+		stmt, err := s.db.PrepareContext(ctx, expand(p.query))
+		if err != nil {
+			return fmt.Errorf("mysqlstore: preparing statements: %w", err)
+		}
+		*p.stmt = stmt
+	}
+	return nil
+}
+
+func (s *Store) closeStatements() {
+	for _, st := range []*sql.Stmt{s.replace, s.create, s.delta, s.touch, s.remove, s.read, s.exists, s.sweep} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// Close stops the sweeper, waits for a sweep in progress to end, and
+// releases the prepared statements: the Store must not be used after it. It
+// always returns nil and may be called more than once.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		<-s.done
+		s.closeStatements()
+	})
+	return nil
+}
+
+// Read returns the live record under id, or sessions.ErrNotFound. A row
+// that does not decode gives an error wrapping sessions.ErrCorrupt.
+func (s *Store) Read(ctx context.Context, id string) (sessions.Record, error) {
+	var data []byte
+	err := s.read.QueryRowContext(ctx, id).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, sessions.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mysqlstore: read: %w", err)
+	}
+	return decodeObject(data)
+}
+
+// Exists reports whether a live record is stored under id.
+func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
+	var ok bool
+	if err := s.exists.QueryRowContext(ctx, id).Scan(&ok); err != nil {
+		return false, fmt.Errorf("mysqlstore: exists: %w", err)
+	}
+	return ok, nil
+}
+
+// Write applies ch to the record under id in one statement, following the
+// rules of sessions.Store: the tombstone check, the change of only ch's keys
+// (JSON_MERGE_PATCH) and the new expiry happen in the database, on the
+// locked row. The expiry is capped at the record's "__deadline", and a delta
+// to a record past it gives sessions.ErrNotFound.
+func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl time.Duration) error {
+	ms := ttlMillis(ttl)
+	dl, keep := deadlineOf(ch)
+	var state int64
+	var err error
+	switch {
+	case ch.Replace:
+		data := encodeObject(ch.Set)
+		state, err = s.exec(ctx, s.replace, id, ms, dl, ms, data, data, ms, dl, ms)
+	case ch.IsTouch():
+		state, err = s.exec(ctx, s.touch, ms, ms, ms, ms, id)
+	case ch.Create:
+		p := encodePatch(ch.Set, ch.Delete)
+		state, err = s.exec(ctx, s.create, id, ms, dl, ms, p, p, p, keep, ms, ms, ms, dl, ms)
+	default:
+		p := encodePatch(ch.Set, ch.Delete)
+		state, err = s.exec(ctx, s.delta, ms, dl, keep, ms, p, ms, dl, keep, ms, id)
+	}
+	switch {
+	case err != nil:
+		return fmt.Errorf("mysqlstore: write: %w", err)
+	case state >= stateRemoved:
+		return sessions.ErrInvalidated
+	case state == stateDead && !ch.Replace && (!ch.Create || ch.IsTouch()):
+		// No live row matched, or the record is past its deadline.
+		return sessions.ErrNotFound
+	}
+	return nil
+}
+
+// Remove deletes the record under id and leaves a tombstone for at least
+// ttl in one statement, never shortening one that lasts longer. It returns
+// sessions.ErrNotFound when no live record was there; of concurrent Removes
+// of one live record, exactly one returns nil.
+func (s *Store) Remove(ctx context.Context, id string, ttl time.Duration) error {
+	ms := ttlMillis(ttl)
+	state, err := s.exec(ctx, s.remove, id, ms, ms, ms)
+	if err != nil {
+		return fmt.Errorf("mysqlstore: remove: %w", err)
+	}
+	if state != stateRemoved {
+		return sessions.ErrNotFound
+	}
+	return nil
+}
+
+// exec runs a write statement and returns the state it reported through
+// LAST_INSERT_ID, running it again if InnoDB rolled it back to break a
+// deadlock.
+func (s *Store) exec(ctx context.Context, stmt *sql.Stmt, args ...any) (int64, error) {
+	for try := 0; ; try++ {
+		res, err := stmt.ExecContext(ctx, args...)
+		var myErr *mysql.MySQLError
+		if errors.As(err, &myErr) && myErr.Number == 1213 && try < maxDeadlockRetries {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		return res.LastInsertId()
+	}
+}
+
+// ttlMillis converts ttl to whole milliseconds, bounded by maxTTL.
+func ttlMillis(ttl time.Duration) int64 {
+	if ttl > maxTTL {
+		ttl = maxTTL
+	}
+	return ttl.Milliseconds()
+}

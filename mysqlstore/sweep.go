@@ -1,0 +1,73 @@
+package mysqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Sweep deletes expired records and tombstones, one batch (see
+// WithSweepBatch) per statement, until a batch comes back short or ctx
+// ends. It returns how many rows it deleted. Each batch runs in a READ
+// COMMITTED transaction of its own, which locks only the rows it deletes,
+// not the gaps between them, so concurrent sweeps from several servers,
+// and requests, wait on each other for one short statement at most. The
+// sweeper calls Sweep every sweep interval; a deployment that turns the
+// sweeper off may call it from a job of its own.
+func (s *Store) Sweep(ctx context.Context) (int64, error) {
+	var total int64
+	for {
+		n, err := s.sweepBatch(ctx)
+		if err != nil {
+			return total, fmt.Errorf("mysqlstore: sweep: %w", err)
+		}
+		total += n
+		if n < int64(s.opts.sweepBatch) {
+			return total, nil
+		}
+	}
+}
+
+func (s *Store) sweepBatch(ctx context.Context) (int64, error) {
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	res, err := tx.StmtContext(ctx, s.sweep).ExecContext(ctx, s.opts.sweepBatch)
+	if err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (s *Store) sweepLoop() {
+	defer close(s.done)
+	if s.opts.sweepInterval <= 0 {
+		<-s.stop
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-s.stop
+		cancel()
+	}()
+	t := time.NewTicker(s.opts.sweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+				slog.Default().Warn("mysqlstore: sweeping expired sessions failed", slog.Any("error", err))
+			}
+		}
+	}
+}

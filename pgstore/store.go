@@ -1,0 +1,238 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sessionkit/sessions"
+)
+
+// maxTTL bounds every ttl, so that now plus ttl never overflows a bigint.
+const maxTTL = 100 * 365 * 24 * time.Hour
+
+// Store is a sessions.Store backed by a PostgreSQL table. It is safe for
+// concurrent use, and several processes may share one table.
+type Store struct {
+	pool *pgxpool.Pool
+	opts options
+	sql  statements
+
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// New returns a Store that keeps records in a table of the database behind
+// pool, creating the table and its index when they are missing (see
+// WithCreateTable), and starts its sweeper (see WithSweepInterval). It does
+// not own pool: Close stops the sweeper and leaves pool open.
+func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
+	if pool == nil {
+		return nil, errors.New("pgstore: New: nil pool")
+	}
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	table, index, err := tableNames(o.table)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{pool: pool, opts: o, sql: buildStatements(table, index), stop: make(chan struct{}), done: make(chan struct{})}
+	if o.createTable {
+		if err := s.createTable(ctx); err != nil {
+			return nil, err
+		}
+	}
+	go s.sweepLoop()
+	return s, nil
+}
+
+// createTable runs the DDL. Servers that start at once may race to create
+// the table; losing that race is not an error.
+func (s *Store) createTable(ctx context.Context) error {
+	_, err := s.pool.Exec(ctx, s.sql.ddl)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P07") {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("pgstore: creating table %s: %w", s.opts.table, err)
+	}
+	return nil
+}
+
+// Close stops the sweeper and waits for a sweep in progress to end. It
+// always returns nil and may be called more than once; the Store stays
+// usable.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		<-s.done
+	})
+	return nil
+}
+
+// Read returns the live record under id, or sessions.ErrNotFound. A row
+// that does not decode gives an error wrapping sessions.ErrCorrupt.
+func (s *Store) Read(ctx context.Context, id string) (sessions.Record, error) {
+	var data []byte
+	err := s.pool.QueryRow(ctx, s.sql.read, id).Scan(&data)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, sessions.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: read: %w", err)
+	}
+	return decodeObject(data)
+}
+
+// Exists reports whether a live record is stored under id.
+func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
+	var ok bool
+	if err := s.pool.QueryRow(ctx, s.sql.exists, id).Scan(&ok); err != nil {
+		return false, fmt.Errorf("pgstore: exists: %w", err)
+	}
+	return ok, nil
+}
+
+// Write applies ch to the record under id in one statement, following the
+// rules of sessions.Store: the tombstone check, the change of only ch's keys
+// and the new expiry happen in the database, on the locked row. The expiry
+// is capped at the record's "__deadline", and a delta to a record past it
+// gives sessions.ErrNotFound.
+func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl time.Duration) error {
+	ms := ttlMillis(ttl)
+	switch {
+	case ch.Replace:
+		return s.writeReplace(ctx, id, ch, ms)
+	case ch.IsTouch():
+		return s.writeDelta(ctx, s.sql.touch, id, ms)
+	}
+	dl, keep := deadlineOf(ch)
+	set, del := encodeObject(ch.Set), encodeKeys(ch.Delete)
+	if ch.Create {
+		return s.writeCreate(ctx, id, ms, dl, set, del, keep)
+	}
+	return s.writeDelta(ctx, s.sql.delta, id, ms, dl, set, del, keep)
+}
+
+func (s *Store) writeReplace(ctx context.Context, id string, ch sessions.Change, ms int64) error {
+	dl, _ := deadlineOf(ch)
+	var one int
+	err := s.pool.QueryRow(ctx, s.sql.replace, id, ms, dl, encodeObject(ch.Set)).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return sessions.ErrInvalidated
+	}
+	if err != nil {
+		return fmt.Errorf("pgstore: write: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) writeCreate(ctx context.Context, id string, ms int64, dl *int64, set string, del []string, keep bool) error {
+	var live bool
+	err := s.pool.QueryRow(ctx, s.sql.create, id, ms, dl, set, del, keep).Scan(&live)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return sessions.ErrInvalidated
+	}
+	if err != nil {
+		return fmt.Errorf("pgstore: write: %w", err)
+	}
+	return nil
+}
+
+// writeDelta runs sqlDelta or sqlTouch, which never create a row.
+func (s *Store) writeDelta(ctx context.Context, query, id string, args ...any) error {
+	var state int
+	var live bool
+	err := s.pool.QueryRow(ctx, query, append([]any{id}, args...)...).Scan(&state, &live)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return sessions.ErrNotFound
+	case err != nil:
+		return fmt.Errorf("pgstore: write: %w", err)
+	case state != stateLive:
+		return sessions.ErrInvalidated
+	case !live:
+		// Past its deadline, or a ttl that ends at once: as good as missing.
+		return sessions.ErrNotFound
+	}
+	return nil
+}
+
+// Remove deletes the record under id and leaves a tombstone for ttl, or
+// keeps a tombstone that lasts longer, in one statement. It returns
+// sessions.ErrNotFound when no live record was there; of concurrent Removes
+// of one live record, exactly one returns nil.
+func (s *Store) Remove(ctx context.Context, id string, ttl time.Duration) error {
+	var state int
+	if err := s.pool.QueryRow(ctx, s.sql.remove, id, ttlMillis(ttl)).Scan(&state); err != nil {
+		return fmt.Errorf("pgstore: remove: %w", err)
+	}
+	if state != stateRemoved {
+		return sessions.ErrNotFound
+	}
+	return nil
+}
+
+// ttlMillis converts ttl to whole milliseconds, bounded by maxTTL.
+func ttlMillis(ttl time.Duration) int64 {
+	if ttl > maxTTL {
+		ttl = maxTTL
+	}
+	return ttl.Milliseconds()
+}
+
+// Sweep deletes expired records and tombstones, one batch (see
+// WithSweepBatch) per statement, until a batch comes back short or ctx
+// ends. It returns how many rows it deleted. The sweeper calls it every
+// sweep interval; a deployment that turns the sweeper off may call it from
+// a job of its own.
+func (s *Store) Sweep(ctx context.Context) (int64, error) {
+	var total int64
+	for {
+		tag, err := s.pool.Exec(ctx, s.sql.sweep, s.opts.sweepBatch)
+		if err != nil {
+			return total, fmt.Errorf("pgstore: sweep: %w", err)
+		}
+		total += tag.RowsAffected()
+		if tag.RowsAffected() < int64(s.opts.sweepBatch) {
+			return total, nil
+		}
+	}
+}
+
+func (s *Store) sweepLoop() {
+	defer close(s.done)
+	if s.opts.sweepInterval <= 0 {
+		<-s.stop
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-s.stop
+		cancel()
+	}()
+	t := time.NewTicker(s.opts.sweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+				slog.Default().Warn("pgstore: sweeping expired sessions failed", slog.Any("error", err))
+			}
+		}
+	}
+}

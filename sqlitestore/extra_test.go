@@ -1,0 +1,169 @@
+package sqlitestore_test
+
+import (
+	"errors"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/sessions"
+	"github.com/sessionkit/sessions/sqlitestore"
+)
+
+// TestStatementsPerCall checks that every Store call is one statement.
+func TestStatementsPerCall(t *testing.T) {
+	var n atomic.Int64
+	drv := memoryDB(t).Driver()
+	db := openCounting(drv, "file:"+randomName("count")+"?mode=memory&cache=shared", &n)
+	db.SetMaxOpenConns(1)
+	t.Cleanup(func() { db.Close() })
+	s := newStore(t, db, sqlitestore.WithSweepInterval(0))
+	id, tomb := "a1", "a2"
+	calls := []struct {
+		name string
+		call func() error
+	}{
+		{"Write Replace", func() error {
+			return s.Write(bg, id, sessions.Change{Replace: true, Set: sessions.Record{"a": []byte("1")}}, time.Minute)
+		}},
+		{"Write delta", func() error {
+			return s.Write(bg, id, sessions.Change{Set: sessions.Record{"b": []byte("2")}, Delete: []string{"a"}}, time.Minute)
+		}},
+		{"Write Create", func() error {
+			return s.Write(bg, "u:1", sessions.Change{Create: true, Set: sessions.Record{"h": []byte("1")}}, time.Minute)
+		}},
+		{"Write touch", func() error { return s.Write(bg, id, sessions.Change{}, time.Minute) }},
+		{"Read", func() error { _, err := s.Read(bg, id); return err }},
+		{"Exists", func() error { _, err := s.Exists(bg, id); return err }},
+		{"Remove", func() error { return s.Remove(bg, id, time.Minute) }},
+		{"Remove (no record)", func() error { return ignore(s.Remove(bg, tomb, time.Minute), sessions.ErrNotFound) }},
+		{"Write refused", func() error {
+			return ignore(s.Write(bg, tomb, sessions.Change{Set: sessions.Record{"a": nil}}, time.Minute), sessions.ErrInvalidated)
+		}},
+	}
+	for _, cl := range calls {
+		before := n.Load()
+		if err := cl.call(); err != nil {
+			t.Fatalf("%s: %v", cl.name, err)
+		}
+		got := n.Load() - before
+		t.Logf("%-20s %d statement(s)", cl.name, got)
+		if got != 1 {
+			t.Errorf("%s ran %d statements, want 1", cl.name, got)
+		}
+	}
+}
+
+func ignore(err, want error) error {
+	if errors.Is(err, want) {
+		return nil
+	}
+	if err == nil {
+		return errors.New("unexpected nil error")
+	}
+	return err
+}
+
+// TestCorruptRow checks that rows which do not decode give ErrCorrupt.
+func TestCorruptRow(t *testing.T) {
+	db := fileDB(t)
+	table := randomName("sessions")
+	s, err := sqlitestore.New(bg, db, sqlitestore.WithTable(table))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(); db.Exec(`DROP TABLE "` + table + `"`) })
+	for i, data := range []string{`{"a": 1}`, `{"~%%": "x"}`, `{"a": "~not base64!"}`, `[1]`, `"x"`} {
+		id := "c" + strconv.Itoa(i)
+		if _, err := db.Exec(`INSERT INTO "`+table+`" VALUES (?, 1, 9000000000000, ?)`, id, data); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Read(bg, id); !errors.Is(err, sessions.ErrCorrupt) {
+			t.Errorf("Read of a row holding %s gave %v, want ErrCorrupt", data, err)
+		}
+	}
+}
+
+// TestDeadline checks that the expiry is capped at the record's
+// "__deadline" and that a delta past it gives ErrNotFound.
+func TestDeadline(t *testing.T) {
+	s := newStore(t, fileDB(t))
+	deadline := []byte(strconv.FormatInt(time.Now().Add(300*time.Millisecond).UnixMilli(), 10))
+	if err := s.Write(bg, "d", sessions.Change{Replace: true, Set: sessions.Record{"__deadline": deadline}}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(bg, "d", sessions.Change{Set: sessions.Record{"x": []byte("1")}}, time.Minute); err != nil {
+		t.Fatalf("a delta before the deadline gave %v", err)
+	}
+	time.Sleep(time.Second)
+	if _, err := s.Read(bg, "d"); !errors.Is(err, sessions.ErrNotFound) {
+		t.Errorf("Read past the record's deadline gave %v, want ErrNotFound: the expiry must be capped at __deadline", err)
+	}
+	if err := s.Write(bg, "d", sessions.Change{Set: sessions.Record{"x": []byte("2")}}, time.Minute); !errors.Is(err, sessions.ErrNotFound) {
+		t.Errorf("a delta past the record's deadline gave %v, want ErrNotFound", err)
+	}
+}
+
+// TestSweeper checks that expired records and tombstones are deleted, and
+// live ones kept.
+func TestSweeper(t *testing.T) {
+	db := fileDB(t)
+	table := randomName("sessions")
+	s, err := sqlitestore.New(bg, db, sqlitestore.WithTable(table), sqlitestore.WithSweepInterval(20*time.Millisecond), sqlitestore.WithSweepBatch(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(); db.Exec(`DROP TABLE "` + table + `"`) })
+	for i := 0; i < 10; i++ {
+		id := strconv.Itoa(i)
+		if err := s.Write(bg, id, sessions.Change{Replace: true, Set: sessions.Record{"a": nil}}, time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		s.Remove(bg, "t"+id, time.Millisecond)
+	}
+	if err := s.Write(bg, "live", sessions.Change{Replace: true, Set: sessions.Record{"a": nil}}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remove(bg, "tomb", time.Minute); !errors.Is(err, sessions.ErrNotFound) {
+		t.Fatal(err)
+	}
+	var n int
+	for start := time.Now(); time.Since(start) < 10*time.Second; time.Sleep(20 * time.Millisecond) {
+		if err := db.QueryRow(`SELECT count(*) FROM "` + table + `"`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 2 {
+			break
+		}
+	}
+	if n != 2 {
+		t.Fatalf("the sweeper left %d rows, want 2 (the live record and the live tombstone)", n)
+	}
+}
+
+// TestBusyTimeoutRequired checks that New refuses a pool of connections
+// that would fail concurrent writes with SQLITE_BUSY.
+func TestBusyTimeoutRequired(t *testing.T) {
+	db := openDB(t, "file:"+filepath.Join(t.TempDir(), "s.db"))
+	if _, err := sqlitestore.New(bg, db); err == nil {
+		t.Fatal("New on a pool without busy timeout gave no error")
+	}
+	db.SetMaxOpenConns(1)
+	s, err := sqlitestore.New(bg, db)
+	if err != nil {
+		t.Fatalf("New on a single connection gave %v", err)
+	}
+	s.Close()
+}
+
+func TestBadTableName(t *testing.T) {
+	db := fileDB(t)
+	for _, name := range []string{"", "a;b", `a"b`, strings.Repeat("a", 49), "a.b", "1a"} {
+		if _, err := sqlitestore.New(bg, db, sqlitestore.WithTable(name)); err == nil {
+			t.Errorf("New with table name %q gave no error", name)
+		}
+	}
+}

@@ -1,0 +1,297 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/sessionkit/sessions"
+)
+
+// maxTTL bounds every ttl, so that now plus ttl never overflows an integer.
+const maxTTL = 100 * 365 * 24 * time.Hour
+
+// Store is a sessions.Store backed by an SQLite table. It is safe for
+// concurrent use.
+type Store struct {
+	db   *sql.DB
+	opts options
+
+	replace, create, delta, touch, remove, read, exists, sweep *sql.Stmt
+
+	// writer admits one write statement of this process at a time. SQLite
+	// runs one writer at a time anyway, and its busy handler retries by
+	// sleeping, which lets a steady stream of writers starve one of them
+	// (a Remove racing many Writes waited seconds for its turn); a queue in
+	// Go hands the lock over in order, without sleeping.
+	writer chan struct{}
+
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// New returns a Store that keeps records in a table of db, creating the
+// table and its index when they are missing (see WithCreateTable), prepares
+// its statements and starts its sweeper (see WithSweepInterval). db must use
+// the modernc.org/sqlite driver (or another SQLite 3.42 or later). It does
+// not own db: Close leaves it open.
+//
+// New fails when db may open several connections and its busy timeout is
+// zero: concurrent writes would then fail with SQLITE_BUSY instead of
+// waiting their turn. Set one in the DSN (_pragma=busy_timeout(5000)), or
+// call db.SetMaxOpenConns(1).
+func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("sqlitestore: New: nil db")
+	}
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := checkTable(o.table); err != nil {
+		return nil, err
+	}
+	if err := checkBusyTimeout(ctx, db); err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, opts: o, writer: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	r := replacer(o.table, o.table+"_expires_at_idx")
+	if o.createTable {
+		for _, q := range ddl {
+			if _, err := db.ExecContext(ctx, r.Replace(q)); err != nil {
+				return nil, fmt.Errorf("sqlitestore: creating table %s: %w", o.table, err)
+			}
+		}
+	}
+	if err := s.prepare(ctx, r.Replace); err != nil {
+		s.closeStatements()
+		return nil, err
+	}
+	go s.sweepLoop()
+	return s, nil
+}
+
+func checkBusyTimeout(ctx context.Context, db *sql.DB) error {
+	if db.Stats().MaxOpenConnections == 1 {
+		return nil
+	}
+	var ms int
+	if err := db.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&ms); err != nil {
+		return fmt.Errorf("sqlitestore: reading busy_timeout: %w", err)
+	}
+	if ms == 0 {
+		return errors.New("sqlitestore: the database has no busy timeout and allows several connections: " +
+			"concurrent writes would fail with SQLITE_BUSY; add _pragma=busy_timeout(5000) to the DSN or call db.SetMaxOpenConns(1)")
+	}
+	return nil
+}
+
+func (s *Store) prepare(ctx context.Context, expand func(string) string) error {
+	for _, p := range []struct {
+		stmt  **sql.Stmt
+		query string
+	}{
+		{&s.replace, sqlReplace}, {&s.create, sqlCreate}, {&s.delta, sqlDelta}, {&s.touch, sqlTouch},
+		{&s.remove, sqlRemove}, {&s.read, sqlRead}, {&s.exists, sqlExists}, {&s.sweep, sqlSweep},
+	} {
+		stmt, err := s.db.PrepareContext(ctx, expand(p.query))
+		if err != nil {
+			return fmt.Errorf("sqlitestore: preparing statements: %w", err)
+		}
+		*p.stmt = stmt
+	}
+	return nil
+}
+
+func (s *Store) closeStatements() {
+	for _, st := range []*sql.Stmt{s.replace, s.create, s.delta, s.touch, s.remove, s.read, s.exists, s.sweep} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// Close stops the sweeper, waits for a sweep in progress to end, and
+// releases the prepared statements: the Store must not be used after it. It
+// always returns nil and may be called more than once.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		<-s.done
+		s.closeStatements()
+	})
+	return nil
+}
+
+// Read returns the live record under id, or sessions.ErrNotFound. A row
+// that does not decode gives an error wrapping sessions.ErrCorrupt.
+func (s *Store) Read(ctx context.Context, id string) (sessions.Record, error) {
+	var data []byte
+	err := s.read.QueryRowContext(ctx, id).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, sessions.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: read: %w", err)
+	}
+	return decodeObject(data)
+}
+
+// Exists reports whether a live record is stored under id.
+func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
+	var ok bool
+	if err := s.exists.QueryRowContext(ctx, id).Scan(&ok); err != nil {
+		return false, fmt.Errorf("sqlitestore: exists: %w", err)
+	}
+	return ok, nil
+}
+
+// Write applies ch to the record under id in one statement, following the
+// rules of sessions.Store: the tombstone check, the change of only ch's keys
+// (json_patch) and the new expiry happen in the database, under its write
+// lock. The expiry is capped at the record's "__deadline", and a delta to a
+// record past it gives sessions.ErrNotFound.
+func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl time.Duration) error {
+	ms := ttlMillis(ttl)
+	dl, keep := deadlineOf(ch)
+	switch {
+	case ch.Replace:
+		return s.writeUpsert(ctx, s.replace, id, ms, dl, encodeObject(ch.Set))
+	case ch.IsTouch():
+		return s.writeUpdate(ctx, s.touch, id, ms)
+	case ch.Create:
+		return s.writeUpsert(ctx, s.create, id, ms, dl, encodePatch(ch.Set, ch.Delete), keep)
+	}
+	return s.writeUpdate(ctx, s.delta, id, ms, dl, encodePatch(ch.Set, ch.Delete), keep)
+}
+
+// writeUpsert runs sqlReplace or sqlCreate, which return no row when a live
+// tombstone refuses them.
+func (s *Store) writeUpsert(ctx context.Context, stmt *sql.Stmt, args ...any) error {
+	var ignored bool
+	err := s.queryWrite(ctx, stmt, args, &ignored)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sessions.ErrInvalidated
+	}
+	if err != nil {
+		return fmt.Errorf("sqlitestore: write: %w", err)
+	}
+	return nil
+}
+
+// writeUpdate runs sqlDelta or sqlTouch, which never create a row.
+func (s *Store) writeUpdate(ctx context.Context, stmt *sql.Stmt, args ...any) error {
+	var state int
+	var live bool
+	err := s.queryWrite(ctx, stmt, args, &state, &live)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return sessions.ErrNotFound
+	case err != nil:
+		return fmt.Errorf("sqlitestore: write: %w", err)
+	case state != stateLive:
+		return sessions.ErrInvalidated
+	case !live:
+		// Past its deadline, or a ttl that ends at once: as good as missing.
+		return sessions.ErrNotFound
+	}
+	return nil
+}
+
+// Remove deletes the record under id and leaves a tombstone for ttl, or
+// keeps a tombstone that lasts longer, in one statement. It returns
+// sessions.ErrNotFound when no live record was there; of concurrent Removes
+// of one live record, exactly one returns nil.
+func (s *Store) Remove(ctx context.Context, id string, ttl time.Duration) error {
+	var state int
+	if err := s.queryWrite(ctx, s.remove, []any{id, ttlMillis(ttl)}, &state); err != nil {
+		return fmt.Errorf("sqlitestore: remove: %w", err)
+	}
+	if state != stateRemoved {
+		return sessions.ErrNotFound
+	}
+	return nil
+}
+
+// queryWrite runs a write statement that returns one row, in its turn.
+func (s *Store) queryWrite(ctx context.Context, stmt *sql.Stmt, args []any, dest ...any) error {
+	select {
+	case s.writer <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.writer }()
+	return stmt.QueryRowContext(ctx, args...).Scan(dest...)
+}
+
+func (s *Store) sweepBatch(ctx context.Context) (sql.Result, error) {
+	select {
+	case s.writer <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-s.writer }()
+	return s.sweep.ExecContext(ctx, s.opts.sweepBatch)
+}
+
+// ttlMillis converts ttl to whole milliseconds, bounded by maxTTL.
+func ttlMillis(ttl time.Duration) int64 {
+	if ttl > maxTTL {
+		ttl = maxTTL
+	}
+	return ttl.Milliseconds()
+}
+
+// Sweep deletes expired records and tombstones, one batch (see
+// WithSweepBatch) per statement, until a batch comes back short or ctx
+// ends. It returns how many rows it deleted. The sweeper calls it every
+// sweep interval; a deployment that turns the sweeper off may call it from
+// a job of its own.
+func (s *Store) Sweep(ctx context.Context) (int64, error) {
+	var total int64
+	for {
+		res, err := s.sweepBatch(ctx)
+		if err != nil {
+			return total, fmt.Errorf("sqlitestore: sweep: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, fmt.Errorf("sqlitestore: sweep: %w", err)
+		}
+		total += n
+		if n < int64(s.opts.sweepBatch) {
+			return total, nil
+		}
+	}
+}
+
+func (s *Store) sweepLoop() {
+	defer close(s.done)
+	if s.opts.sweepInterval <= 0 {
+		<-s.stop
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-s.stop
+		cancel()
+	}()
+	t := time.NewTicker(s.opts.sweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+				slog.Default().Warn("sqlitestore: sweeping expired sessions failed", slog.Any("error", err))
+			}
+		}
+	}
+}
