@@ -71,6 +71,13 @@ func newStore(t *testing.T, db *sql.DB, opts ...mysqlstore.Option) *mysqlstore.S
 	return s
 }
 
+// TestGuarantees runs the guarantees over real HTTP on the store (G1, G2,
+// G3, G12 races, under -race), with a quarter of the unsynchronised rounds.
+func TestGuarantees(t *testing.T) {
+	db := testDB(t)
+	sessionstest.RunHTTP(t, func(t *testing.T) sessions.Store { return newStore(t, db) }, sessionstest.Rounds(0.25))
+}
+
 func TestConformance(t *testing.T) {
 	db := testDB(t)
 	sessionstest.Run(t, func(t *testing.T) sessions.Store { return newStore(t, db) })

@@ -64,6 +64,13 @@ func newStore(t *testing.T, pool *pgxpool.Pool, opts ...pgstore.Option) *pgstore
 	return s
 }
 
+// TestGuarantees runs the guarantees over real HTTP on the store (G1, G2,
+// G3, G12 races, under -race), with a quarter of the unsynchronised rounds.
+func TestGuarantees(t *testing.T) {
+	pool := testPool(t, nil)
+	sessionstest.RunHTTP(t, func(t *testing.T) sessions.Store { return newStore(t, pool) }, sessionstest.Rounds(0.25))
+}
+
 func TestConformance(t *testing.T) {
 	pool := testPool(t, nil)
 	sessionstest.Run(t, func(t *testing.T) sessions.Store { return newStore(t, pool) })

@@ -70,6 +70,13 @@ func newStore(t *testing.T, db *sql.DB, opts ...sqlitestore.Option) *sqlitestore
 	return s
 }
 
+// TestGuarantees runs the guarantees over real HTTP on the store (G1, G2,
+// G3, G12 races, under -race), with a quarter of the unsynchronised rounds.
+func TestGuarantees(t *testing.T) {
+	db := fileDB(t)
+	sessionstest.RunHTTP(t, func(t *testing.T) sessions.Store { return newStore(t, db) }, sessionstest.Rounds(0.25))
+}
+
 func TestConformanceFile(t *testing.T) {
 	db := fileDB(t)
 	sessionstest.Run(t, func(t *testing.T) sessions.Store { return newStore(t, db) })
