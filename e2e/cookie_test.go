@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/chromedp"
 
 	"github.com/sessionkit/sessions"
 	"github.com/sessionkit/sessions/examples/demoapp"
@@ -22,24 +21,25 @@ func TestCookie(t *testing.T) {
 		if c := sessionCookie(t, tab, d); c != nil {
 			t.Fatalf("a fresh browser has a session cookie: %+v", c)
 		}
-		do(t, tab, chromedp.Click(css("#plus")), chromedp.WaitReady(css(`body:not([data-handle=""])`)))
+		click(t, tab, "#plus")
+		waitPage(t, tab, `body:not([data-handle=""])`)
 		anon := sessionCookie(t, tab, d)
 		checkCookie(t, anon, d)
-		if got := run(t, tab, chromedp.Text(css("#count"))); got != "1" {
+		if got := text(t, tab, "#count"); got != "1" {
 			t.Errorf("counter shows %q, want 1", got)
 		}
-		if js := run(t, tab, chromedp.Evaluate[string]("document.cookie")); strings.Contains(js, d.m.CookieName()) {
+		if js := js[string](t, tab, "document.cookie"); strings.Contains(js, d.m.CookieName()) {
 			t.Errorf("document.cookie shows the session cookie: %q", js)
 		}
 
 		submitLogin(t, tab, "carol")
-		do(t, tab, chromedp.WaitReady(loggedInAs("carol")))
+		waitPage(t, tab, loggedInAs("carol"))
 		login := sessionCookie(t, tab, d)
 		checkCookie(t, login, d)
 		if login.Value == anon.Value {
 			t.Error("log in kept the cookie's value")
 		}
-		if shown := run(t, tab, chromedp.Text(css("#handle"))); shown != handleOf(login)[:8] {
+		if shown := text(t, tab, "#handle"); shown != handleOf(login)[:8] {
 			t.Errorf("page shows handle %q, want %q, the cookie's", shown, handleOf(login)[:8])
 		}
 		if d.live(t, handleOf(anon)) {

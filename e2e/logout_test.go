@@ -14,7 +14,8 @@ import (
 // and the old handle is dead in the store.
 func TestTwoTabLogout(t *testing.T) {
 	eachStore(t, func(t *testing.T, store sessions.Store) {
-		d := startDemo(t, store, demoapp.Config{})
+		// The gate holds the slow request; its own wait adds nothing.
+		d := startDemo(t, store, demoapp.Config{SlowWait: time.Millisecond})
 		tab1 := newBrowser(t)
 		tab2 := newTab(t, tab1)
 		logIn(t, tab1, d, "alice")

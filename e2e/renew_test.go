@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chromedp/chromedp"
-
 	"github.com/sessionkit/sessions"
 	"github.com/sessionkit/sessions/examples/demoapp"
 )
@@ -37,19 +35,19 @@ func renewRace(t *testing.T, store sessions.Store, logoutFirst bool) {
 		login.wait(t)
 		logOut(t, tab1)
 		login.letGo()
-		do(t, tab2, chromedp.WaitReady(css("#notice")))
-		if n := run(t, tab2, chromedp.Text(css("#notice"))); !strings.Contains(n, "refused") {
+		waitPage(t, tab2, "#notice")
+		if n := text(t, tab2, "#notice"); !strings.Contains(n, "refused") {
 			t.Errorf("tab 2 after its log in lost the race: %q, want the refusal", n)
 		}
 	} else {
 		logout := d.gate.arm("logout")
-		do(t, tab1, chromedp.Click(css("#logout")))
+		click(t, tab1, "#logout")
 		logout.wait(t)
 		submitLogin(t, tab2, "alice")
-		do(t, tab2, chromedp.WaitReady(loggedInAs("alice")))
+		waitPage(t, tab2, loggedInAs("alice"))
 		renewed := handleOf(sessionCookie(t, tab2, d))
 		logout.letGo()
-		do(t, tab1, chromedp.WaitReady(loggedInAs("")))
+		waitPage(t, tab1, loggedInAs(""))
 		if renewed == old || d.live(t, renewed) {
 			t.Errorf("the session renewed from the logged out one is live (renewed %t)", renewed != old)
 		}

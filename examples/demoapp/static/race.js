@@ -4,19 +4,22 @@
 (function () {
   const run = document.getElementById("race-run");
   if (!run) return;
-  const laneA = document.getElementById("lane-a");
-  const laneB = document.getElementById("lane-b");
+  const log = document.getElementById("race-log");
   const result = document.getElementById("race-result");
   let t0 = 0;
 
-  function step(lane, text, cls) {
+  // step adds a row to the timeline, in tab "a" or "b"'s column.
+  function step(tab, text, cls) {
     const li = document.createElement("li");
+    li.className = "row " + tab + (cls ? " " + cls : "");
     const t = document.createElement("span");
     t.className = "t";
     t.textContent = ((performance.now() - t0) / 1000).toFixed(2) + " s";
-    li.append(t, text);
-    if (cls) li.className = cls;
-    lane.append(li);
+    const msg = document.createElement("span");
+    msg.className = "msg";
+    msg.textContent = text;
+    li.append(t, msg);
+    log.append(li);
   }
 
   // lines reads a stream of JSON lines, one object per call of next().
@@ -45,12 +48,24 @@
     return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
   }
 
-  function showLoggedOut(state) {
-    document.body.dataset.user = state.user;
-    document.getElementById("user").textContent = state.user || "logged out";
+  // showState makes the header and the session card show the session as
+  // the server reported it after the race.
+  function showState(state, ended) {
+    if (state.user) return;
+    document.body.dataset.user = "";
+    document.body.dataset.handle = state.handle;
+    document.getElementById("who-label").remove();
+    const user = document.getElementById("user");
+    const plain = document.createElement("span");
+    plain.id = "user";
+    plain.textContent = "logged out";
+    user.replaceWith(plain);
     document.getElementById("handle").textContent = state.handle || "none";
-    const dot = document.querySelector(".who .dot");
-    if (dot) dot.classList.toggle("on", !!state.user);
+    document.querySelector(".who .dot").classList.remove("on");
+    const card = document.getElementById("session-card");
+    card.innerHTML = '<h2>This tab\'s session</h2><p class="big">Logged out.</p>' +
+      '<p class="muted">The race ended session <code class="handle"></code> for good. <a href="/">Reload</a> to log in again.</p>';
+    card.querySelector("code").textContent = ended;
   }
 
   function verdict(write, state) {
@@ -71,25 +86,26 @@
 
   async function race() {
     run.disabled = true;
-    laneA.innerHTML = laneB.innerHTML = "";
+    log.innerHTML = "";
     result.hidden = true;
-    document.getElementById("race-lanes").hidden = false;
+    document.getElementById("race-timeline").hidden = false;
     t0 = performance.now();
     const hold = token();
-    step(laneB, "POST /slow starts");
+    step("b", "POST /slow starts");
     const slow = await fetch("/slow?hold=" + hold, { method: "POST" });
     const next = lines(slow.body);
     const read = await next();
-    step(laneB, "read the session: " + read.user + ", session " + read.handle + "; waits before writing");
+    step("b", "reads the session: " + read.user + ", session " + read.handle + "; waits before writing");
     const out = await fetch("/logout", { method: "POST", headers: { Accept: "application/json" } }).then((r) => r.json());
-    step(laneA, "POST /logout: session " + out.handle + " " + out.outcome, out.outcome === "destroyed" ? "good" : "refused");
+    step("a", "POST /logout: session " + out.handle + " " + out.outcome, out.outcome === "destroyed" ? "good" : "refused");
     await fetch("/release", { method: "POST", body: new URLSearchParams({ token: hold }) });
     const write = await next();
-    step(laneB, write.outcome === "refused" ? "write refused: the session has ended" : "write " + write.outcome,
-      write.outcome === "refused" ? "refused" : "");
+    step("b", write.outcome === "refused"
+      ? "writes slow_done: refused, Commit returned ErrInvalidated"
+      : "writes slow_done: " + write.outcome, write.outcome === "refused" ? "refused" : "");
     const state = await fetch("/api/state").then((r) => r.json());
-    step(laneA, state.user ? "reload: still logged in as " + state.user : "reload: logged out", state.user ? "refused" : "good");
-    showLoggedOut(state);
+    step("a", state.user ? "reload: still logged in as " + state.user : "reload: logged out", state.user ? "refused" : "good");
+    showState(state, read.handle);
     verdict(write, state);
   }
 
