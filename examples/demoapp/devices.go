@@ -19,6 +19,7 @@ type device struct {
 	This bool
 }
 
+// devices lists the live sessions of the logged in user.
 func (a *app) devices(w http.ResponseWriter, r *http.Request) {
 	s := sessions.Get(r)
 	user := s.UserID()

@@ -26,6 +26,7 @@ type homeView struct {
 	SlowWait time.Duration
 }
 
+// home shows the session: user, handle, counter, flash, and the race panel.
 func (a *app) home(w http.ResponseWriter, r *http.Request) {
 	s := sessions.Get(r)
 	v := homeView{
@@ -59,6 +60,7 @@ func (a *app) base(page string, s *sessions.Session) base {
 	}
 }
 
+// render executes a page template.
 func (a *app) render(w http.ResponseWriter, page string, v any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := a.pages[page].Execute(w, v); err != nil {
@@ -81,6 +83,10 @@ func (a *app) pause(ctx context.Context, step string, d time.Duration) {
 	}
 }
 
+// login binds the session to the user, which gives it a fresh ID, and
+// labels it with a device name derived from the User-Agent. It commits
+// before redirecting, so that a log in refused because a logout in another
+// tab ended the session says so.
 func (a *app) login(w http.ResponseWriter, r *http.Request) {
 	user := strings.TrimSpace(r.PostFormValue("user"))
 	if user == "" || len(user) > 64 {
@@ -109,12 +115,16 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
+// count adds one to the counter; it needs no log in.
 func (a *app) count(w http.ResponseWriter, r *http.Request) {
 	s := sessions.Get(r)
 	s.Set("count", s.GetInt("count")+1)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
+// logout ends the session. The race panel asks for JSON; a form gets a
+// redirect that names the ended session in the URL, as the session that
+// could carry a flash is gone.
 func (a *app) logout(w http.ResponseWriter, r *http.Request) {
 	s := sessions.Get(r)
 	h := short(s.Handle())
@@ -142,10 +152,12 @@ func (a *app) state(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"user": s.UserID(), "handle": short(s.Handle()), "count": s.GetInt("count")})
 }
 
+// wantsJSON reports whether the client asked for a JSON answer.
 func wantsJSON(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "application/json")
 }
 
+// writeJSON sends v as the JSON body of the response.
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	if err := json.NewEncoder(w).Encode(v); err != nil {
@@ -153,11 +165,13 @@ func writeJSON(w http.ResponseWriter, v any) {
 	}
 }
 
+// serverError logs a store failure and answers 500 without its detail.
 func serverError(w http.ResponseWriter, what string, err error) {
 	log.Printf("demo: %s: %v", what, err)
 	http.Error(w, "the session store failed; try again", http.StatusInternalServerError)
 }
 
+// isHex reports whether s is lowercase hex digits only.
 func isHex(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {

@@ -68,6 +68,7 @@ func (a *app) wait(r *http.Request, hold chan struct{}) {
 	}
 }
 
+// writeEvent is the "write" line for what Commit returned.
 func writeEvent(err error) SlowEvent {
 	switch {
 	case err == nil:
