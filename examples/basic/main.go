@@ -1,4 +1,5 @@
-// Command basic serves the demo application on the in-memory store.
+// Command basic serves the demo application on the in-memory store: log in,
+// the two-tab race, and a devices page (at most 5 sessions per user).
 //
 //	go run ./examples/basic -port 8080
 package main
@@ -9,7 +10,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessions"
-	"github.com/sessionkit/sessions/examples/internal/demoapp"
+	"github.com/sessionkit/sessions/examples/demoapp"
 )
 
 func main() {
@@ -21,8 +22,9 @@ func main() {
 	m := sessions.New(store,
 		sessions.WithIdleTimeout(30*time.Minute),
 		sessions.WithLifetime(12*time.Hour),
+		sessions.WithMaxSessions(5),
 	)
-	if err := demoapp.Serve(*port, demoapp.Routes(m)); err != nil {
+	if err := demoapp.Serve(*port, demoapp.Routes(m, demoapp.Config{})); err != nil {
 		log.Fatal(err)
 	}
 }

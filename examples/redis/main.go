@@ -1,4 +1,5 @@
-// Command redis serves the demo application on the Redis store.
+// Command redis serves the demo application on the Redis store (at most 5
+// sessions per user).
 //
 //	go run ./examples/redis -redis redis://127.0.0.1:6379/0 -port 8080
 //
@@ -17,7 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessionkit/sessions"
-	"github.com/sessionkit/sessions/examples/internal/demoapp"
+	"github.com/sessionkit/sessions/examples/demoapp"
 )
 
 func main() {
@@ -50,8 +51,9 @@ func main() {
 	m := sessions.New(store,
 		sessions.WithIdleTimeout(30*time.Minute),
 		sessions.WithLifetime(12*time.Hour),
+		sessions.WithMaxSessions(5),
 	)
-	if err := demoapp.Serve(*port, demoapp.Routes(m)); err != nil {
+	if err := demoapp.Serve(*port, demoapp.Routes(m, demoapp.Config{})); err != nil {
 		log.Fatal(err)
 	}
 }

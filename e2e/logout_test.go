@@ -1,0 +1,81 @@
+package e2e
+
+import (
+	"testing"
+	"time"
+
+	"github.com/sessionkit/sessions"
+	"github.com/sessionkit/sessions/examples/demoapp"
+)
+
+// TestTwoTabLogout: tab 1 logs in; tab 2 starts the slow request, which
+// reads the session and is held; tab 1 logs out; then the slow request
+// writes. Its write is refused, both tabs show "logged out" after a reload,
+// and the old handle is dead in the store.
+func TestTwoTabLogout(t *testing.T) {
+	eachStore(t, func(t *testing.T, store sessions.Store) {
+		// The gate holds the slow request; its own wait adds nothing.
+		d := startDemo(t, store, demoapp.Config{SlowWait: time.Millisecond})
+		tab1 := newBrowser(t)
+		tab2 := newTab(t, tab1)
+		logIn(t, tab1, d, "alice")
+		handle := handleOf(sessionCookie(t, tab1, d))
+		openHome(t, tab2, d)
+
+		slow := d.gate.arm("slow")
+		startSlow(t, tab2)
+		slow.wait(t)
+		logOut(t, tab1)
+		slow.letGo()
+		read, write := slowResult(t, tab2)
+
+		if read.User != "alice" || read.Handle != handle[:8] {
+			t.Errorf("slow request read %+v, want alice on session %s", read, handle[:8])
+		}
+		if write.Outcome != "refused" {
+			t.Errorf("slow write after the logout: %+v, want refused", write)
+		}
+		expectLoggedOut(t, tab1, "tab 1")
+		expectLoggedOut(t, tab2, "tab 2")
+		if d.live(t, handle) {
+			t.Error("the logged out session is still live in the store")
+		}
+		if n := d.userSessions(t, "alice"); n != 0 {
+			t.Errorf("alice has %d live sessions after logging out, want 0", n)
+		}
+	})
+}
+
+// TestTwoTabLogoutTimed is the same race with real waits and no gate: the
+// logout waits 1 s before it destroys the session, the slow request waits
+// 2 s before it writes, and they start 0.2 s apart. Whatever the machine's
+// timing, the browser ends logged out; when the slow request read the
+// session (as it does unless the machine stalls for a second), its write
+// is refused.
+func TestTwoTabLogoutTimed(t *testing.T) {
+	eachStore(t, func(t *testing.T, store sessions.Store) {
+		d := startDemo(t, store, demoapp.Config{SlowWait: 2 * time.Second, LogoutWait: time.Second})
+		tab1 := newBrowser(t)
+		tab2 := newTab(t, tab1)
+		logIn(t, tab1, d, "alice")
+		handle := handleOf(sessionCookie(t, tab1, d))
+		openHome(t, tab2, d)
+
+		startSlow(t, tab2)
+		time.Sleep(200 * time.Millisecond) // the scenario's timing, not a synchronisation
+		logOut(t, tab1)
+		read, write := slowResult(t, tab2)
+
+		switch {
+		case read.User == "alice" && write.Outcome != "refused":
+			t.Errorf("slow request read alice, then its write after the logout: %+v, want refused", write)
+		case read.User == "":
+			t.Logf("the slow request started after the logout (a stalled machine): %+v", write)
+		}
+		expectLoggedOut(t, tab1, "tab 1")
+		expectLoggedOut(t, tab2, "tab 2")
+		if d.live(t, handle) {
+			t.Error("the logged out session is still live in the store")
+		}
+	})
+}
