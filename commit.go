@@ -88,9 +88,18 @@ const (
 	afterHeaders
 )
 
-// errRefused wraps ErrInvalidated for a write that the store refused
-// because the session ended before the request committed.
-var errRefused = fmt.Errorf("sessions: write refused: %w", ErrInvalidated)
+// errRefused is the error of a write that the store refused because the
+// session ended before the request committed.
+var errRefused error = refusedError{}
+
+// refusedError reads once and unwraps to ErrInvalidated.
+type refusedError struct{}
+
+func (refusedError) Error() string {
+	return "sessions: write refused: the session was ended by another request"
+}
+
+func (refusedError) Unwrap() error { return ErrInvalidated }
 
 // commit writes the request's changes to the store and returns what the
 // response tells the client of the session's ID. A write refused because

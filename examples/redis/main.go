@@ -26,7 +26,7 @@ func main() {
 	if def == "" {
 		def = "redis://127.0.0.1:6379/0"
 	}
-	url := flag.String("redis", def, "Redis URL (default from REDIS_URL)")
+	url := flag.String("redis", def, "Redis URL; REDIS_URL sets the default")
 	port := flag.Int("port", 8080, "port to listen on, on localhost")
 	flag.Parse()
 
@@ -35,6 +35,9 @@ func main() {
 		log.Fatalf("bad Redis URL %q: %v", *url, err)
 	}
 	opts.ContextTimeoutEnabled = true
+	// go-redis logs each failed dial of its pool; the demo says once what
+	// is wrong, and the session errors reach its own log.
+	redis.SetLogger(quietLogger{})
 	client := redis.NewClient(opts)
 	defer client.Close()
 
@@ -57,3 +60,8 @@ func main() {
 		log.Fatal(err)
 	}
 }
+
+// quietLogger drops go-redis's internal log lines.
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...interface{}) {}
