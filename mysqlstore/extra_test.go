@@ -1,7 +1,10 @@
 package mysqlstore_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -146,6 +149,43 @@ func TestBadTableName(t *testing.T) {
 	for _, name := range []string{"", "a;b", `a"b`, strings.Repeat("a", 49), "a.b", "1a"} {
 		if _, err := mysqlstore.New(bg, db, mysqlstore.WithTable(name)); err == nil {
 			t.Errorf("New with table name %q gave no error", name)
+		}
+	}
+}
+
+// TestDeltaDeletesInAnyOrder: a delta or a Create that deletes several keys
+// deletes them all, whatever order the record holds them in and the change
+// lists them in (MariaDB's JSON_MERGE_PATCH does not).
+func TestDeltaDeletesInAnyOrder(t *testing.T) {
+	s := newStore(t, testDB(t))
+	ctx := context.Background()
+	keys := []string{"d", "a", "b", "c", "e", "f"}
+	for round := 0; round < 40; round++ {
+		for _, create := range []bool{false, true} {
+			id := fmt.Sprintf("u:%064d", round*2+map[bool]int{false: 0, true: 1}[create])
+			for _, k := range keys {
+				if err := s.Write(ctx, id, sessions.Change{Create: true, Set: sessions.Record{k: []byte(k)}}, time.Hour); err != nil {
+					t.Fatal(err)
+				}
+			}
+			del := append([]string(nil), keys...)
+			rand.Shuffle(len(del), func(i, j int) { del[i], del[j] = del[j], del[i] })
+			del = del[:2+round%5]
+			if err := s.Write(ctx, id, sessions.Change{Create: create, Set: sessions.Record{"kept": []byte("1")}, Delete: del}, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			rec, err := s.Read(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range del {
+				if _, ok := rec[k]; ok {
+					t.Fatalf("round %d (create %v): deleting %q left %q in the record", round, create, del, k)
+				}
+			}
+			if len(rec) != len(keys)-len(del)+1 {
+				t.Fatalf("round %d: record %q after deleting %q", round, rec, del)
+			}
 		}
 	}
 }

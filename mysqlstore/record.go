@@ -134,6 +134,19 @@ func parseMillis(b []byte) (int64, bool) {
 	return ms, ms > 0
 }
 
+// deletePaths returns the JSON paths of the keys del removes, as
+// JSON_REMOVE takes them; a key that set also holds is set, not removed, as
+// Change.Apply does.
+func deletePaths(set sessions.Record, del []string) []any {
+	paths := make([]any, 0, len(del))
+	for _, k := range del {
+		if _, ok := set[k]; !ok {
+			paths = append(paths, string(appendJSONString([]byte("$."), encodeText(k))))
+		}
+	}
+	return paths
+}
+
 // encodePatch returns ch as a JSON merge patch (RFC 7396): the keys it sets
 // with their values, and the keys it deletes with null. A key both set and
 // deleted is set, as Change.Apply does.

@@ -29,6 +29,10 @@ type Store struct {
 
 	replace, create, delta, touch, remove, read, exists, sweep *sql.Stmt
 
+	expand   func(string) string
+	mu       sync.Mutex
+	removing map[removingKey]*sql.Stmt // create and delta statements that delete keys
+
 	stop      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
@@ -57,7 +61,9 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 			return nil, fmt.Errorf("mysqlstore: creating table %s: %w", o.table, err)
 		}
 	}
-	if err := s.prepare(ctx, func(q string) string { return expand(r, q) }); err != nil {
+	s.expand = func(q string) string { return expand(r, q) }
+	s.removing = make(map[removingKey]*sql.Stmt)
+	if err := s.prepare(ctx, s.expand); err != nil {
 		s.closeStatements()
 		return nil, err
 	}
@@ -88,6 +94,47 @@ func (s *Store) closeStatements() {
 			st.Close()
 		}
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, st := range s.removing {
+		st.Close()
+	}
+}
+
+// removingKey names a statement of removingStmt.
+type removingKey struct {
+	create bool
+	n      int
+}
+
+// maxPreparedRemovals bounds the statements removingStmt keeps prepared: a
+// change that deletes more keys runs its statement unprepared.
+const maxPreparedRemovals = 16
+
+// removingStmt returns the create (or delta) statement that deletes n keys,
+// prepared once per n, or nil when n is beyond maxPreparedRemovals, with
+// its text.
+func (s *Store) removingStmt(ctx context.Context, create bool, n int) (*sql.Stmt, string, error) {
+	q := sqlDelta
+	if create {
+		q = sqlCreate
+	}
+	q = s.expand(removingKeys(q, n))
+	if n > maxPreparedRemovals {
+		return nil, q, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := removingKey{create, n}
+	if st, ok := s.removing[k]; ok {
+		return st, q, nil
+	}
+	st, err := s.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, q, err
+	}
+	s.removing[k] = st
+	return st, q, nil
 }
 
 // Close stops the sweeper, waits for a sweep in progress to end, and
@@ -142,11 +189,13 @@ func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl ti
 	case ch.IsTouch():
 		state, err = s.exec(ctx, s.touch, ms, ms, ms, ms, id)
 	case ch.Create:
-		p := encodePatch(ch.Set, ch.Delete)
-		state, err = s.exec(ctx, s.create, id, ms, dl, ms, p, p, p, keep, ms, ms, ms, dl, ms)
+		p, paths := encodePatch(ch.Set, nil), deletePaths(ch.Set, ch.Delete)
+		args := append(append([]any{id, ms, dl, ms, p}, paths...), p, p, keep, ms, ms, ms, dl, ms)
+		state, err = s.execMerge(ctx, true, len(paths), args)
 	default:
-		p := encodePatch(ch.Set, ch.Delete)
-		state, err = s.exec(ctx, s.delta, ms, dl, keep, ms, p, ms, dl, keep, ms, id)
+		p, paths := encodePatch(ch.Set, nil), deletePaths(ch.Set, ch.Delete)
+		args := append(append([]any{ms, dl, keep, ms}, paths...), p, ms, dl, keep, ms, id)
+		state, err = s.execMerge(ctx, false, len(paths), args)
 	}
 	switch {
 	case err != nil:
@@ -179,9 +228,33 @@ func (s *Store) Remove(ctx context.Context, id string, ttl time.Duration) error 
 // exec runs a write statement and returns the state it reported through
 // LAST_INSERT_ID, running it again if InnoDB rolled it back to break a
 // deadlock.
+// execMerge runs the create (or delta) statement that deletes n keys.
+func (s *Store) execMerge(ctx context.Context, create bool, n int, args []any) (int64, error) {
+	switch {
+	case n == 0 && create:
+		return s.exec(ctx, s.create, args...)
+	case n == 0:
+		return s.exec(ctx, s.delta, args...)
+	}
+	stmt, q, err := s.removingStmt(ctx, create, n)
+	if err != nil {
+		return 0, err
+	}
+	if stmt == nil {
+		return s.run(func() (sql.Result, error) { return s.db.ExecContext(ctx, q, args...) })
+	}
+	return s.exec(ctx, stmt, args...)
+}
+
 func (s *Store) exec(ctx context.Context, stmt *sql.Stmt, args ...any) (int64, error) {
+	return s.run(func() (sql.Result, error) { return stmt.ExecContext(ctx, args...) })
+}
+
+// run runs a write statement, again when InnoDB chose it as a deadlock
+// victim, and returns the state it reported.
+func (s *Store) run(exec func() (sql.Result, error)) (int64, error) {
 	for try := 0; ; try++ {
-		res, err := stmt.ExecContext(ctx, args...)
+		res, err := exec()
 		var myErr *mysql.MySQLError
 		if errors.As(err, &myErr) && myErr.Number == 1213 && try < maxDeadlockRetries {
 			continue
