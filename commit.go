@@ -17,6 +17,7 @@ type changes struct {
 	rotate  rotation          // a new ID at commit
 	user    string            // the user to bind, with rotateLogin
 	end     string            // the ID that Destroy ends at commit, or ""
+	endUser string            // the user of that session, when known
 	others  bool              // DestroyOthers
 	cookie  bool              // the cookie must be sent again (RememberMe)
 	err     error             // the first value the codec could not encode
@@ -74,9 +75,19 @@ func (c *changes) delta(rec Record, now time.Time) Change {
 	return ch
 }
 
-// blind returns the Change of a request that never read its session.
+// blind returns the Change of a request that never read its session: every
+// key it set or deleted, as it is.
 func (c *changes) blind(now time.Time) Change {
-	return c.delta(nil, now)
+	ch := Change{Set: make(map[string][]byte, len(c.values)+1)}
+	for k, v := range c.values {
+		if v == nil {
+			ch.Delete = append(ch.Delete, k)
+		} else {
+			ch.Set[k] = v
+		}
+	}
+	ch.Set[keyTouched] = formatMillis(now)
+	return ch
 }
 
 // phase tells a commit whether the response headers are still to be sent,
@@ -110,7 +121,7 @@ func (s *Session) commit(p phase) (issue, error) {
 	defer s.mu.Unlock()
 	ch := s.ch
 	s.ch = changes{}
-	cookie, err := s.commitEnd(ch.end)
+	cookie, err := s.commitEnd(ch.end, ch.endUser)
 	if err != nil {
 		return issue{}, err
 	}
@@ -134,15 +145,15 @@ func (s *Session) commit(p phase) (issue, error) {
 // commitEnd carries out a Destroy: it ends the session under id and every
 // session renewed from it, and returns the cookie that deletes the
 // browser's copy.
-func (s *Session) commitEnd(id string) (issue, error) {
+func (s *Session) commitEnd(id, user string) (issue, error) {
 	if id == "" {
 		return issue{}, nil
 	}
 	m := s.m
-	if _, err := m.endChain(s.ctx, handle(id), nil); err != nil {
+	if _, err := m.endChain(s.ctx, handle(id), nil, m.followSince()); err != nil {
 		return issue{}, err
 	}
-	m.emit(s.ctx, Event{Kind: EventDestroyed, Session: handle(id), UserID: s.meta.user})
+	m.emit(s.ctx, Event{Kind: EventDestroyed, Session: handle(id), UserID: user})
 	return m.endIssue(), nil
 }
 
@@ -256,11 +267,14 @@ func (s *Session) commitBlind(ch changes, p phase) (issue, error) {
 func (s *Session) commitExisting(ch changes, p phase) (issue, error) {
 	m := s.m
 	now := m.cfg.now()
-	if len(ch.values) == 0 && !ch.cleared && !s.touchDue(now) {
+	// DestroyOthers writes at least the touch time, so that the store
+	// confirms this session is still live before the others end.
+	due := s.touchDue(now) || ch.others
+	if len(ch.values) == 0 && !ch.cleared && !due {
 		return issue{}, nil
 	}
 	change := ch.delta(s.rec, now)
-	if len(change.Set) == 1 && len(change.Delete) == 0 && !s.touchDue(now) {
+	if len(change.Set) == 1 && len(change.Delete) == 0 && !due {
 		return issue{}, nil // nothing but the touch time, which is not due
 	}
 	if ch.cookie && p == afterHeaders {
@@ -292,7 +306,7 @@ func (s *Session) commitExisting(ch changes, p phase) (issue, error) {
 // timeout: the touch interval has passed since the last write.
 func (s *Session) touchDue(now time.Time) bool {
 	idle := s.meta.idle
-	return idle > 0 && now.Sub(s.meta.touched) >= min(s.m.cfg.touchInterval, idle/2)
+	return idle > 0 && now.Sub(s.meta.touched) >= s.m.cfg.touchFor(idle)
 }
 
 // issue returns what tells the client the session's ID.

@@ -20,9 +20,10 @@
 // that Manager.DestroyUser logs the user out everywhere with the same
 // guarantee; only the keys a request changed are written; a request costs
 // no store call unless it uses its session, and at most one read and one
-// write when it does; changes are committed before the response headers,
-// without buffering. The README states each guarantee (G1 to G12), and each
-// is a test that fails without it.
+// write when it reads and changes values (a Renew, a Login or a Destroy
+// cost a few calls more, each stated on its method); changes are committed
+// before the response headers, without buffering. The README states each
+// guarantee (G1 to G13), and each is a test that fails without it.
 //
 // # Users and devices
 //

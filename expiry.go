@@ -34,7 +34,7 @@ func (s *Session) SetLifetime(d time.Duration) {
 	if s.id != "" {
 		s.ch.set(keyDeadline, formatMillis(s.meta.deadline()))
 	}
-	s.ch.cookie = s.ch.cookie || s.meta.persist
+	s.ch.cookie = s.ch.cookie || (s.meta.persist && s.m.cfg.header == "")
 }
 
 // SetIdleTimeout sets this session's idle timeout, as for WithIdleTimeout but
@@ -102,6 +102,20 @@ func (md meta) expired(rec Record, now time.Time) bool {
 		deadline = d
 	}
 	return !now.Before(deadline) || (md.idle > 0 && !now.Before(md.touched.Add(md.idle)))
+}
+
+// parseDuration reads a duration written by formatDuration, capped at max
+// (so a huge stored value can neither overflow nor outlast the Manager's
+// own bound).
+func parseDuration(b []byte, max time.Duration) (time.Duration, bool) {
+	t, ok := parseMillis(b)
+	if !ok {
+		return 0, false
+	}
+	if ms := t.UnixMilli(); ms < max.Milliseconds() {
+		return time.Duration(ms) * time.Millisecond, true
+	}
+	return max, true
 }
 
 // formatDuration writes d as decimal milliseconds.

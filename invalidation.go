@@ -39,10 +39,15 @@ func successorKey(h string) string { return "s:" + h }
 
 // Destroy ends the session: at commit its record is removed from the store,
 // its ID can never be written again, and the response deletes the cookie
-// (Max-Age=0). Destroy costs one store call and needs no read; if the
-// session was renewed by a concurrent request, the sessions it was renewed
-// to end too (one more call each). Values set after Destroy start a new
-// session with a fresh ID.
+// (Max-Age=0). Destroy needs no read and costs one store call when the ID is
+// live, two when it is not (it then looks for a renewal). If the session
+// was renewed by a concurrent request, the sessions it was renewed to end
+// too (two more calls each): a Renew and a Destroy that race end the
+// session, whichever commits first. A renewal more than a minute old (or
+// ten commit timeouts) is not followed: a browser that still sends the old
+// ID then never had the new one, like the planter of an ID before a log in,
+// and must not be able to end the session it became. Values set after
+// Destroy start a new session with a fresh ID.
 //
 // A Destroy always happens, even when the same request's commit fails
 // otherwise (say, a value that cannot be encoded). When Destroy is called
@@ -58,10 +63,9 @@ func (s *Session) Destroy() {
 		// the browser holds gets its tombstone all the same.
 		end = s.cookieID
 	}
-	if end != "" {
-		s.ch = changes{end: end}
-	} else {
-		s.ch = changes{}
+	s.ch = changes{end: end}
+	if end != "" && end == s.id {
+		s.ch.endUser = s.meta.user
 	}
 	s.state, s.readErr = loadDone, nil
 	s.startNew()
@@ -119,11 +123,10 @@ func (s *Session) commitRotate(ch changes) (issue, error) {
 	md, values := s.meta, s.values(ch)
 	if ch.rotate == rotateLogin && md.user != ch.user {
 		if md.user != "" && s.id != "" {
-			if _, err := m.endChain(s.ctx, handle(s.id), nil); err != nil {
+			var err error
+			if md, values, err = s.endForLogin(ch); err != nil {
 				return issue{}, err
 			}
-			s.startNew()
-			md, values = s.meta, s.values(changes{values: ch.values, cleared: true})
 		}
 		md.user, md.login = ch.user, m.cfg.now()
 	}
@@ -131,6 +134,37 @@ func (s *Session) commitRotate(ch changes) (issue, error) {
 		return s.commitNew(values, md)
 	}
 	return s.rotate(values, md, ch.rotate == rotateLogin)
+}
+
+// endForLogin ends the session of another user that this request logs in
+// from, and returns the metadata and values the new session starts with:
+// only what this request chose (its values, RememberMe, SetLifetime,
+// SetIdleTimeout). If that session had ended meanwhile, the Login is refused,
+// as a Renew would be.
+func (s *Session) endForLogin(ch changes) (meta, map[string][]byte, error) {
+	m, old := s.m, s.meta
+	live, err := m.endChain(s.ctx, handle(s.id), nil, time.Time{})
+	if err != nil {
+		return meta{}, nil, err
+	}
+	m.emit(s.ctx, Event{Kind: EventDestroyed, Session: handle(s.id), UserID: old.user})
+	if !live {
+		m.refused(s.ctx, s.id, ErrInvalidated)
+		s.startNew()
+		return meta{}, nil, errRefused
+	}
+	s.startNew()
+	md := s.meta
+	if _, ok := ch.values[keyPersist]; ok {
+		md.persist = old.persist
+	}
+	if _, ok := ch.values[keyLifetime]; ok {
+		md.lifetime = old.lifetime
+	}
+	if _, ok := ch.values[keyIdle]; ok {
+		md.idle = old.idle
+	}
+	return md, s.values(changes{values: ch.values, cleared: true}), nil
 }
 
 // rotate moves the live session to a fresh ID with values and metadata md.
@@ -148,7 +182,7 @@ func (s *Session) rotate(values map[string][]byte, md meta, login bool) (issue, 
 			return issue{}, err
 		}
 	}
-	if err := m.write(s.ctx, successorKey(old), Change{Create: true, Set: Record{next: []byte("1")}}, m.tombstoneTTL()); err != nil {
+	if err := m.write(s.ctx, successorKey(old), Change{Create: true, Set: Record{next: formatMillis(now)}}, m.tombstoneTTL()); err != nil {
 		return issue{}, fmt.Errorf("sessions: renew: %w", err)
 	}
 	if live, err := m.remove(s.ctx, old); err != nil || !live {
@@ -163,7 +197,15 @@ func (s *Session) rotate(values map[string][]byte, md meta, login bool) (issue, 
 	if login {
 		ev.Kind = EventLogin
 	}
+	indexed := s.meta.user != "" && s.meta.user == md.user
 	cookie, err := s.store(id, m.newRecord(values, md, now), md, now, ev)
+	if err == nil && indexed {
+		// Only now may the old handle leave the index: until the new
+		// record is written, a DestroyUser reaches it through the old one.
+		if err := m.indexDelete(s.ctx, md.user, []string{old}); err != nil {
+			m.logError(s.ctx, "removing a renewed session from its user's index failed", id, err)
+		}
+	}
 	if err == nil && login {
 		m.enforceLimit(s.ctx, md.user, next)
 	}
@@ -171,10 +213,10 @@ func (s *Session) rotate(values map[string][]byte, md meta, login bool) (issue, 
 }
 
 // endChain removes the session with handle h and, when h was no longer
-// live, every session it was renewed to, down the chain; handles in seen
-// are skipped (and seen may be nil). It reports whether a live session was
-// removed.
-func (m *Manager) endChain(ctx context.Context, h string, seen map[string]bool) (bool, error) {
+// live, every session it was renewed to since since (the zero time: ever),
+// down the chain; handles in seen are skipped (and seen may be nil). It
+// reports whether a live session was removed.
+func (m *Manager) endChain(ctx context.Context, h string, seen map[string]bool, since time.Time) (bool, error) {
 	if seen == nil {
 		seen = make(map[string]bool, 1)
 	}
@@ -199,13 +241,22 @@ func (m *Manager) endChain(ctx context.Context, h string, seen map[string]bool) 
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return ended, fmt.Errorf("sessions: read successors: %w", err)
 		}
-		for n := range next {
-			if validHandle(n) {
+		for n, at := range next {
+			if t, ok := parseMillis(at); validHandle(n) && (!ok || !t.Before(since)) {
 				stack = append(stack, n)
 			}
 		}
 	}
 	return ended, nil
+}
+
+// followSince returns the earliest renewal a Destroy from a request
+// follows: one renewGrace ago. A Destroy races a Renew only while the
+// browser has not received the new ID, seconds at most; one that comes later
+// with the old ID comes from a browser that never had the new one, such as
+// the planter of an ID before a log in, and must not end the session.
+func (m *Manager) followSince() time.Time {
+	return m.cfg.now().Add(-max(time.Minute, 10*m.cfg.commitTimeout))
 }
 
 // tombstoneTTL is how long the tombstone of an ended ID, and the successor

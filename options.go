@@ -28,7 +28,8 @@ type config struct {
 	header        string // the header that carries the ID, or "" for the cookie
 	idleTimeout   time.Duration
 	lifetime      time.Duration
-	touchInterval time.Duration // < 0 until set: then derived from idleTimeout
+	touchInterval time.Duration // unsetTouch until set: then derived from idleTimeout
+	touchAuto     bool          // no WithTouchInterval: derived per session from its idle timeout
 	commitTimeout time.Duration
 	maxSessions   int
 	events        func(context.Context, Event)
@@ -49,12 +50,25 @@ func newConfig(opts []Option) (config, error) {
 		return c, fmt.Errorf("touch interval %v must not be negative", c.touchInterval)
 	}
 	if c.touchInterval == unsetTouch {
+		c.touchAuto = true
 		c.touchInterval = min(time.Minute, c.idleTimeout/2)
 	}
 	if c.logger == nil {
 		c.logger = slog.Default()
 	}
 	return c, c.validate()
+}
+
+// touchFor returns the touch interval of a session whose idle timeout is
+// idle: WithTouchInterval's, else a minute or half the timeout.
+func (c *config) touchFor(idle time.Duration) time.Duration {
+	if c.touchAuto {
+		return min(time.Minute, idle/2)
+	}
+	if c.touchInterval < idle {
+		return c.touchInterval
+	}
+	return idle / 2
 }
 
 // unsetTouch marks a touch interval that no option set.
@@ -205,6 +219,10 @@ func WithCodec(codec Codec) Option {
 // WithErrorHandler sets the handler for store failures. Default: a plain
 // "500 Internal Server Error" response, or nothing when the headers were
 // already sent. The Manager writes a log record of the failure either way.
+// Before the handler runs, every response header is cleared, also those set
+// by middleware outside the Manager (put such middleware inside it, or set
+// those headers in the handler too), so that no header of the failed
+// response leaks into the error's.
 func WithErrorHandler(h ErrorHandlerFunc) Option {
 	return func(c *config) { c.errorHandler = h }
 }

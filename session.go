@@ -42,7 +42,9 @@ const (
 // changed are written, so concurrent requests that change different keys
 // all persist.
 //
-// A Session is safe for use by several goroutines of one request.
+// A Session is safe for use by several goroutines of one request, except
+// Commit, which sets response headers and so, like the ResponseWriter, must
+// not run concurrently with writes to the response.
 type Session struct {
 	mu  sync.Mutex
 	m   *Manager
@@ -143,11 +145,15 @@ func parseMeta(rec Record, cfg *config) (meta, bool) {
 	if p, ok := rec[keyPersist]; ok {
 		md.persist = string(p) == "1"
 	}
-	if d, ok := parseMillis(rec[keyLifetime]); ok {
-		md.lifetime = min(time.Duration(d.UnixMilli())*time.Millisecond, cfg.lifetime)
+	if d, ok := parseDuration(rec[keyLifetime], cfg.lifetime); ok {
+		md.lifetime = d
 	}
-	if d, ok := parseMillis(rec[keyIdle]); ok {
-		md.idle = time.Duration(d.UnixMilli()) * time.Millisecond
+	maxIdle := md.lifetime
+	if cfg.idleTimeout > 0 {
+		maxIdle = min(maxIdle, cfg.idleTimeout)
+	}
+	if d, ok := parseDuration(rec[keyIdle], maxIdle); ok {
+		md.idle = d
 	}
 	return md, ok1 && ok2
 }
@@ -178,6 +184,19 @@ func (s *Session) raw(key string) ([]byte, bool) {
 	return s.lookup(key)
 }
 
+// encodeError is a value the codec could not encode. Its message names the
+// key and the codec error's type, never its text, which may quote the value.
+type encodeError struct {
+	key string
+	err error
+}
+
+func (e *encodeError) Error() string {
+	return fmt.Sprintf("sessions: the value of key %q cannot be encoded (%T)", e.key, e.err)
+}
+
+func (e *encodeError) Unwrap() error { return e.err }
+
 // Get returns the value under key as the codec decodes it into an
 // interface value (with JSONCodec, numbers come back as float64), or nil
 // when there is none. The typed getters and Decode return a value in its
@@ -197,7 +216,8 @@ func (s *Session) Get(key string) any {
 //
 // Set does not read the session: a request that only writes costs one store
 // call, a write of the changed keys that the store refuses if the session
-// is gone (then a new session with a fresh ID gets the values). Once the
+// is gone. If it expired, a new session with a fresh ID gets the values; if
+// it was destroyed or renewed, they are dropped, as the logout demands. Once the
 // session was read, a key whose final value is the one it held when it was
 // read is not written, however often it was set in between, so a concurrent
 // request's write to it stands.
@@ -211,7 +231,7 @@ func (s *Session) Set(key string, value any) {
 	}
 	if err != nil {
 		if s.ch.err == nil {
-			s.ch.err = fmt.Errorf("sessions: encode value of key %q: %w", key, err)
+			s.ch.err = &encodeError{key: key, err: err}
 		}
 		return
 	}
@@ -354,7 +374,7 @@ func (s *Session) RememberMe(persistent bool) {
 	}
 	s.meta.persist = persistent
 	s.ch.set(keyPersist, persistValue(persistent))
-	s.ch.cookie = true
+	s.ch.cookie = s.m.cfg.header == ""
 }
 
 // Decode decodes the value under key into dst, a pointer. It returns

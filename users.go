@@ -142,9 +142,12 @@ func (s *Session) commitOthers() error {
 
 // UserSessions returns the live sessions of userID, the most recently
 // active first. It costs one store read for the index and one per session
-// in it, never a scan of the store.
+// in it, never a scan of the store. A ctx already done gives its error.
 func (m *Manager) UserSessions(ctx context.Context, userID string) ([]SessionInfo, error) {
-	entries, err := m.index(ctx, userID)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	entries, err := m.index(ctx, userID, false)
 	if err != nil {
 		return nil, err
 	}
@@ -153,6 +156,9 @@ func (m *Manager) UserSessions(ctx context.Context, userID string) ([]SessionInf
 	for _, e := range entries {
 		if !e.deadline.After(now) {
 			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
 		info, ok, err := m.sessionInfo(ctx, userID, e.handle, now)
 		if err != nil {
@@ -192,7 +198,10 @@ func (m *Manager) sessionInfo(ctx context.Context, userID, h string, now time.Ti
 // of a devices page. It returns ErrNotFound when handle is not one of the
 // user's live sessions, so that one user cannot end another's.
 func (m *Manager) DestroySession(ctx context.Context, userID, handle string) error {
-	entries, err := m.index(ctx, userID)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	entries, err := m.index(ctx, userID, true)
 	if err != nil {
 		return err
 	}
@@ -200,7 +209,7 @@ func (m *Manager) DestroySession(ctx context.Context, userID, handle string) err
 		if e.handle != handle {
 			continue
 		}
-		ended, err := m.endChain(ctx, handle, nil)
+		ended, err := m.endChain(ctx, handle, nil, time.Time{})
 		if err != nil {
 			return err
 		}
@@ -220,17 +229,26 @@ func (m *Manager) DestroySession(ctx context.Context, userID, handle string) err
 
 // DestroyUser ends every session of userID, and every session renewed from
 // one of them, including requests in flight: the call for a password change
-// or a disabled account, usable outside any request. Once it returns, none
-// of those sessions can be read or written again. It costs store calls in
-// proportion to the user's sessions: one read of the index, one Remove per
-// session (two when it was renewed meanwhile), one write of the index.
+// or a disabled account, usable outside any request. Once it returns nil,
+// none of those sessions can be read or written again. It costs store calls
+// in proportion to the user's sessions: one read of the index, one Remove
+// per entry (and one read more for an entry that was no longer live), one
+// write of the index. A ctx already done gives its error at once; once
+// started, the store calls run on a context that ctx's cancellation does
+// not end (a log out everywhere left half done is worse than a slow one),
+// each bounded by the commit timeout. An index that cannot be read, even
+// one the store reports corrupt, is an error: DestroyUser never reports
+// success without ending the sessions.
 func (m *Manager) DestroyUser(ctx context.Context, userID string) error {
 	return m.destroyUser(ctx, userID, "")
 }
 
 // destroyUser ends every session in userID's index but keep.
 func (m *Manager) destroyUser(ctx context.Context, userID, keep string) error {
-	entries, err := m.index(ctx, userID)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	entries, err := m.index(ctx, userID, true)
 	if err != nil {
 		return err
 	}
@@ -240,7 +258,7 @@ func (m *Manager) destroyUser(ctx context.Context, userID, keep string) error {
 		if e.handle == keep {
 			continue
 		}
-		live, err := m.endChain(ctx, e.handle, seen)
+		live, err := m.endChain(ctx, e.handle, seen, time.Time{})
 		if err != nil {
 			return err
 		}
@@ -252,11 +270,14 @@ func (m *Manager) destroyUser(ctx context.Context, userID, keep string) error {
 	return m.indexDelete(ctx, userID, ended)
 }
 
-// index returns the entries of userID's index; none when it has none.
-func (m *Manager) index(ctx context.Context, userID string) ([]indexEntry, error) {
+// index returns the entries of userID's index; none when it has none. A
+// corrupt index reads as empty only for what can afford it (a list, a
+// prune); a log-out-everywhere must fail rather than end nothing, so
+// strict gives the error.
+func (m *Manager) index(ctx context.Context, userID string, strict bool) ([]indexEntry, error) {
 	rec, err := m.readKey(ctx, userKey(userID))
 	switch {
-	case errors.Is(err, ErrNotFound), errors.Is(err, ErrCorrupt):
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrCorrupt) && !strict:
 		return nil, nil
 	case err != nil:
 		return nil, fmt.Errorf("sessions: read user index: %w", err)
@@ -277,7 +298,7 @@ func (m *Manager) index(ctx context.Context, userID string) ([]indexEntry, error
 func (m *Manager) indexAdd(ctx context.Context, userID, h string, now time.Time, prune bool) error {
 	ch := Change{Create: true, Set: Record{h: formatMillis(now.Add(m.cfg.lifetime))}}
 	if prune {
-		entries, err := m.index(ctx, userID)
+		entries, err := m.index(ctx, userID, false)
 		if err != nil {
 			return err
 		}
@@ -316,7 +337,7 @@ func (m *Manager) enforceLimit(ctx context.Context, userID, keep string) {
 	if max <= 0 {
 		return
 	}
-	entries, err := m.index(ctx, userID)
+	entries, err := m.index(ctx, userID, false)
 	if err != nil {
 		m.logError(ctx, "enforcing the session limit failed", "", err)
 		return
