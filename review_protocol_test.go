@@ -1,0 +1,193 @@
+package sessions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// loginAs returns the ID of a fresh session of user.
+func loginAs(t *testing.T, m *Manager, user string) string {
+	t.Helper()
+	_, id := run(m, "", func(s *Session) { s.Login(user) })
+	if id == "" {
+		t.Fatal("Login set no cookie")
+	}
+	return id
+}
+
+func live(t *testing.T, st Store, id string) bool {
+	t.Helper()
+	ok, err := st.Exists(context.Background(), handle(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+// TestReviewDestroyOthersFromDeadSession: a request that read its session
+// before that session was destroyed still carries out DestroyOthers at
+// commit, ending sessions of the user that were logged in after the
+// destroy (here: after DestroyUser). A destroyed ID keeps the power to log
+// the user out everywhere.
+func TestReviewDestroyOthersFromDeadSession(t *testing.T) {
+	st := newTestMemoryStore(t)
+	m := New(st)
+	stolen := loginAs(t, m, "alice")
+	var fresh string
+	run(m, stolen, func(s *Session) {
+		_ = s.UserID() // the request has read its session
+		// Meanwhile: the account is locked down, and alice logs in again.
+		if err := m.DestroyUser(context.Background(), "alice"); err != nil {
+			t.Fatal(err)
+		}
+		fresh = loginAs(t, m, "alice")
+		s.DestroyOthers()
+	})
+	if !live(t, st, fresh) {
+		t.Error("a request on a destroyed session ended the session alice logged in with after DestroyUser")
+	}
+}
+
+// corruptIndexStore reports every user index as corrupt, as a blob store
+// does whose blob no longer decodes.
+type corruptIndexStore struct{ Store }
+
+func (c corruptIndexStore) Read(ctx context.Context, id string) (Record, error) {
+	if strings.HasPrefix(id, "u:") {
+		return nil, fmt.Errorf("blob does not decode: %w", ErrCorrupt)
+	}
+	return c.Store.Read(ctx, id)
+}
+
+// TestReviewDestroyUserCorruptIndexFailsOpen: when the user's index cannot
+// be read (ErrCorrupt), DestroyUser returns nil and ends nothing: the
+// caller is told the user was logged out everywhere while every session
+// stays live.
+func TestReviewDestroyUserCorruptIndexFailsOpen(t *testing.T) {
+	mem := newTestMemoryStore(t)
+	m := New(corruptIndexStore{mem})
+	id := loginAs(t, m, "bob")
+	err := m.DestroyUser(context.Background(), "bob")
+	if err == nil && live(t, mem, id) {
+		t.Error("DestroyUser returned nil, and bob's session is still live")
+	}
+}
+
+// TestReviewLoginAsOtherRacingDestroy: G2 says a Login and a Destroy of the
+// same session that race end the session, whichever commits first. A Login
+// as another user that commits after the Destroy still leaves a live
+// session (the Login on an unbound session is refused in the same race).
+func TestReviewLoginAsOtherRacingDestroy(t *testing.T) {
+	st := newTestMemoryStore(t)
+	m := New(st)
+	carol := loginAs(t, m, "carol")
+	var next string
+	w, _ := run(m, carol, func(s *Session) {
+		_ = s.UserID()
+		run(m, carol, func(s *Session) { s.Destroy() }) // the other tab logs out
+		s.Login("dave")
+		next = "pending"
+	})
+	for _, c := range w.Result().Cookies() {
+		if c.Name == m.CookieName() && c.MaxAge >= 0 {
+			next = c.Value
+		}
+	}
+	if next != "pending" && live(t, st, next) {
+		t.Errorf("Login as another user that raced a Destroy of the same session left a live session (status %d)", w.Code)
+	}
+}
+
+// TestReviewPerSessionIdleTouchesEveryRequest: with no Manager idle timeout
+// the touch interval is 0, so a session given its own idle timeout by
+// SetIdleTimeout writes to the store on every read-only request (G4: at
+// most once per touch interval, documented as a minute).
+func TestReviewPerSessionIdleTouchesEveryRequest(t *testing.T) {
+	cs := &countingStore{Store: newTestMemoryStore(t)}
+	m := New(cs)
+	_, id := run(m, "", func(s *Session) {
+		s.Set("a", "1")
+		s.SetIdleTimeout(time.Hour)
+	})
+	cs.take()
+	for i := 0; i < 3; i++ {
+		run(m, id, func(s *Session) { _ = s.GetString("a") })
+	}
+	if n := cs.take(); n.writes != 0 {
+		t.Errorf("3 read-only requests within a second made %d writes (touch interval %v)", n.writes, m.cfg.touchInterval)
+	}
+}
+
+// TestReviewDestroyedEventLacksUser: the EventDestroyed of a Destroy never
+// carries the user (Destroy resets the metadata before the commit emits).
+func TestReviewDestroyedEventLacksUser(t *testing.T) {
+	var got []Event
+	m := New(newTestMemoryStore(t), WithEvents(func(_ context.Context, e Event) {
+		if e.Kind == EventDestroyed {
+			got = append(got, e)
+		}
+	}))
+	id := loginAs(t, m, "erin")
+	run(m, id, func(s *Session) {
+		_ = s.UserID()
+		s.Destroy()
+	})
+	if len(got) != 1 || got[0].UserID != "erin" {
+		t.Errorf("EventDestroyed of erin's logout: %+v, want UserID erin", got)
+	}
+}
+
+// TestReviewRefusedErrorStutters: the error Commit returns for a refused
+// write reads "sessions: ... sessions: ...".
+func TestReviewRefusedErrorStutters(t *testing.T) {
+	m := New(newTestMemoryStore(t))
+	_, id := run(m, "", func(s *Session) { s.Set("a", "1") })
+	var err error
+	run(m, id, func(s *Session) {
+		_ = s.GetString("a")
+		run(m, id, func(s *Session) { s.Destroy() })
+		s.Set("a", "2")
+		err = s.Commit()
+	})
+	if !errors.Is(err, ErrInvalidated) {
+		t.Fatalf("Commit = %v, want ErrInvalidated", err)
+	}
+	if strings.Count(err.Error(), "sessions:") != 1 {
+		t.Errorf("error message %q does not read once", err)
+	}
+}
+
+// slowWriteStore makes every Write take a while, so that a Commit on one
+// goroutine is still running when the handler writes its response.
+type slowWriteStore struct{ Store }
+
+func (s slowWriteStore) Write(ctx context.Context, id string, ch Change, ttl time.Duration) error {
+	time.Sleep(100 * time.Millisecond)
+	return s.Store.Write(ctx, id, ch, ttl)
+}
+
+// TestReviewCommitRacesResponse: Session is documented as safe for use by
+// several goroutines of one request, but Commit reads the response
+// writer's state and adds to its header map without a lock, so a Commit on
+// a worker goroutine races the handler's first Write (run with -race).
+func TestReviewCommitRacesResponse(t *testing.T) {
+	m := New(slowWriteStore{newTestMemoryStore(t)})
+	srv := serve(t, m, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := Get(r)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			s.Set("a", "1")
+			_ = s.Commit()
+		}()
+		time.Sleep(20 * time.Millisecond) // no happens-before edge, on purpose
+		w.Write([]byte("hello"))
+		<-done
+	}))
+	send(t, http.MethodGet, srv.URL, m.CookieName(), "")
+}
