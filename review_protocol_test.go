@@ -191,3 +191,79 @@ func TestReviewCommitRacesResponse(t *testing.T) {
 	}))
 	send(t, http.MethodGet, srv.URL, m.CookieName(), "")
 }
+
+// TestReviewFixatedIDEndsLoggedInSession: an ID planted before Login
+// (session fixation) is worthless for access after the Login, as G2 wants,
+// but its holder can still end the victim's logged-in session, long after
+// the Login committed, by sending a logout with it: Destroy follows the
+// successor record for the whole tombstone lifetime.
+func TestReviewFixatedIDEndsLoggedInSession(t *testing.T) {
+	st := newTestMemoryStore(t)
+	m := New(st)
+	_, planted := run(m, "", func(s *Session) { s.Set("theme", "dark") }) // the attacker's session
+	_, victim := run(m, planted, func(s *Session) { s.Login("victim") })
+	if victim == planted || !live(t, st, victim) {
+		t.Fatal("Login did not move the session")
+	}
+	time.Sleep(10 * time.Millisecond) // well after the Login committed
+	run(m, planted, func(s *Session) { s.Destroy() })
+	if !live(t, st, victim) {
+		t.Error("a logout with the pre-login (planted) ID ended the victim's logged-in session")
+	}
+}
+
+// TestReviewIndexGrowsWithRenews: Renew adds the new handle to the user's
+// index and never removes the old one; only a Login prunes, and only
+// entries past their deadline. A user who stays logged in and renews keeps
+// every renewed-away handle in the index for longer than a lifetime, and
+// DestroyUser pays a Remove and a Read for each.
+func TestReviewIndexGrowsWithRenews(t *testing.T) {
+	clock := newTestClock()
+	cs := &countingStore{Store: newTestMemoryStore(t)}
+	m := New(cs, WithClock(clock.Now), WithLifetime(24*time.Hour))
+	id := loginAs(t, m, "frank")
+	for i := 0; i < 10; i++ {
+		clock.Advance(20 * time.Hour)
+		_, id = run(m, id, func(s *Session) {
+			_ = s.UserID()
+			s.Renew()
+		})
+	}
+	rec, err := cs.Read(context.Background(), userKey("frank"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := 0
+	for k := range rec {
+		if validHandle(k) {
+			entries++
+		}
+	}
+	cs.take()
+	if err := m.DestroyUser(context.Background(), "frank"); err != nil {
+		t.Fatal(err)
+	}
+	n := cs.take()
+	if entries > 2 {
+		t.Errorf("after 10 Renews over 200 hours (lifetime 24h) the index of one live session holds %d entries; DestroyUser cost %+v", entries, n)
+	}
+}
+
+// TestReviewLoginAsOtherDropsRememberMe: a login form that calls
+// RememberMe(false) and then Login(u) on a browser still bound to another
+// user gets the Manager's default (a persistent cookie), not its choice:
+// the choice made by this request is dropped with the other user's
+// metadata.
+func TestReviewLoginAsOtherDropsRememberMe(t *testing.T) {
+	m := New(newTestMemoryStore(t)) // persistent cookies by default
+	v := loginAs(t, m, "victor")
+	w, _ := run(m, v, func(s *Session) {
+		s.RememberMe(false) // "keep me signed in" unticked
+		s.Login("ursula")
+	})
+	for _, c := range w.Result().Cookies() {
+		if c.Name == m.CookieName() && c.MaxAge > 0 {
+			t.Errorf("RememberMe(false) then Login as another user set a persistent cookie (Max-Age=%d)", c.MaxAge)
+		}
+	}
+}
