@@ -267,3 +267,20 @@ func TestReviewLoginAsOtherDropsRememberMe(t *testing.T) {
 		}
 	}
 }
+
+// TestReviewUnknownIDLogoutLeavesTombstones: a logout carrying a
+// well-formed ID that no store knows (any client can mint one) leaves a
+// tombstone that lasts the whole lifetime, so unauthenticated logouts grow
+// the store without bound. An unknown ID can never be written (new IDs are
+// fresh), so its tombstone protects nothing.
+func TestReviewUnknownIDLogoutLeavesTombstones(t *testing.T) {
+	st := newTestMemoryStore(t)
+	m := New(st)
+	for i := 0; i < 1000; i++ {
+		forged, _ := newID()
+		run(m, forged, func(s *Session) { s.Destroy() })
+	}
+	if n := MemoryStoreEntries(st); n > 0 {
+		t.Errorf("1000 logouts with forged IDs left %d entries in the store for a lifetime", n)
+	}
+}
