@@ -284,3 +284,41 @@ func TestReviewUnknownIDLogoutLeavesTombstones(t *testing.T) {
 		t.Errorf("1000 logouts with forged IDs left %d entries in the store for a lifetime", n)
 	}
 }
+
+// TestReviewManagerCallsIgnoreCancel: UserSessions, DestroySession and
+// DestroyUser are called with the caller's context, yet a cancelled one
+// still makes every store call and returns nil: the Manager strips the
+// cancellation (context.WithoutCancel) that only the commit path needs.
+func TestReviewManagerCallsIgnoreCancel(t *testing.T) {
+	cs := &countingStore{Store: newTestMemoryStore(t)}
+	m := New(cs)
+	loginAs(t, m, "gina")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	cs.take()
+	list, err := m.UserSessions(ctx, "gina")
+	if err == nil {
+		t.Errorf("UserSessions on a cancelled context: nil error, %d sessions, store calls %+v", len(list), cs.take())
+	}
+}
+
+// TestReviewLoginAsOtherEmitsNoDestroyed: Login as another user ends the
+// first user's session "as Destroy", but no EventDestroyed tells an audit
+// log that the first user's session ended.
+func TestReviewLoginAsOtherEmitsNoDestroyed(t *testing.T) {
+	var kinds []string
+	m := New(newTestMemoryStore(t), WithEvents(func(_ context.Context, e Event) {
+		if e.Kind != EventStoreCall {
+			kinds = append(kinds, e.Kind.String()+":"+e.UserID)
+		}
+	}))
+	v := loginAs(t, m, "hank")
+	kinds = nil
+	run(m, v, func(s *Session) { s.Login("ida") })
+	for _, k := range kinds {
+		if k == "destroyed:hank" {
+			return
+		}
+	}
+	t.Errorf("events of a Login as ida over hank's session: %v, want destroyed:hank among them", kinds)
+}

@@ -72,3 +72,28 @@ func TestReviewStressLogoutWins(t *testing.T) {
 		})
 	}
 }
+
+// TestReviewStressMaxSessions: concurrent first Logins of one user under
+// WithMaxSessions(2) never leave more than 2 live sessions once all have
+// committed. (Held in 100 rounds.)
+func TestReviewStressMaxSessions(t *testing.T) {
+	for round := 0; round < 100; round++ {
+		st := &recordingStore{Store: newTestMemoryStore(t)}
+		m := New(st, WithMaxSessions(2))
+		user := fmt.Sprintf("m%d", round)
+		loginAs(t, m, user)
+		var wg sync.WaitGroup
+		for i := 0; i < 5; i++ {
+			wg.Add(1)
+			go func() { defer wg.Done(); run(m, "", func(s *Session) { s.Login(user) }) }()
+		}
+		wg.Wait()
+		list, err := m.UserSessions(context.Background(), user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) > 2 {
+			t.Fatalf("round %d: %d live sessions under WithMaxSessions(2)", round, len(list))
+		}
+	}
+}
