@@ -322,3 +322,22 @@ func TestReviewLoginAsOtherEmitsNoDestroyed(t *testing.T) {
 	}
 	t.Errorf("events of a Login as ida over hank's session: %v, want destroyed:hank among them", kinds)
 }
+
+// TestReviewDestroyOthersEndsOwnRenewal: tab A asks to log out the other
+// devices while tab B of the same browser renews the session. A's commit
+// runs DestroyOthers for the old ID, which is no longer live, and ends the
+// session B renewed to: the browser is logged out of the device it kept.
+func TestReviewDestroyOthersEndsOwnRenewal(t *testing.T) {
+	st := newTestMemoryStore(t)
+	m := New(st)
+	x := loginAs(t, m, "jane")
+	var y string
+	run(m, x, func(s *Session) {
+		_ = s.UserID()
+		_, y = run(m, x, func(s *Session) { _ = s.UserID(); s.Renew() }) // tab B
+		s.DestroyOthers()
+	})
+	if y == x || !live(t, st, y) {
+		t.Error("DestroyOthers of a session ended the session it was renewed to")
+	}
+}
