@@ -7,9 +7,9 @@ import (
 	"testing"
 )
 
-// TestReviewBlindDeleteIsDropped: a request that only calls Delete (never
-// reads) must delete the key; the write it makes carries only the touch time.
-func TestReviewBlindDeleteIsDropped(t *testing.T) {
+// TestBlindDeleteIsWritten: a request that only calls Delete (never
+// reads) deletes the key, in its one write.
+func TestBlindDeleteIsWritten(t *testing.T) {
 	st := newTestMemoryStore(t)
 	cs := &countingStore{Store: st}
 	m := New(cs, WithSecure(false))

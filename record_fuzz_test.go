@@ -7,11 +7,11 @@ import (
 	"time"
 )
 
-// FuzzReviewRecord: a stored record with arbitrary metadata (garbage,
+// FuzzRecord: a stored record with arbitrary metadata (garbage,
 // huge, zero or negative numbers, a user without an index) never panics a
 // request that reads, touches, renews, logs in, lists devices or ends the
 // user's sessions.
-func FuzzReviewRecord(f *testing.F) {
+func FuzzRecord(f *testing.F) {
 	f.Add([]byte("1"), []byte("1"), []byte("999999999999999"), []byte("999999999999999"), []byte("x"), []byte("u"), uint8(0))
 	f.Add([]byte("-5"), []byte(""), []byte("0"), []byte("9223372036854"), []byte("1"), []byte(""), uint8(3))
 	f.Fuzz(func(t *testing.T, created, deadline, lifetime, idle, persist, user []byte, op uint8) {

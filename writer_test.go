@@ -9,11 +9,11 @@ import (
 	"time"
 )
 
-// TestReviewWriterPaths: the cookie of a session created before the first
+// TestWriterPaths: the cookie of a session created before the first
 // byte goes out with the final headers whatever way the response starts:
 // an Early Hints 103 first, a ResponseController Flush, ReadFrom, or
-// WriteHeader after Commit. (Held: this test passes.)
-func TestReviewWriterPaths(t *testing.T) {
+// WriteHeader after Commit.
+func TestWriterPaths(t *testing.T) {
 	m := New(newTestMemoryStore(t), WithSecure(false))
 	mux := http.NewServeMux()
 	mux.HandleFunc("/hints", func(w http.ResponseWriter, r *http.Request) {
@@ -65,12 +65,9 @@ func TestReviewWriterPaths(t *testing.T) {
 	}
 }
 
-// TestReviewHeaderTransportLateSetLifetime: with WithHeader no cookie is
-// ever set, yet SetLifetime after the first byte fails with
-// ErrHeadersWritten and drops every change of the request, because the
-// cookie option "persistent" (default true) still marks it as needing a
-// cookie.
-func TestReviewHeaderTransportLateSetLifetime(t *testing.T) {
+// TestHeaderTransportLateSetLifetime: with WithHeader no cookie is ever set, so a
+// SetLifetime after the first byte needs none and is stored.
+func TestHeaderTransportLateSetLifetime(t *testing.T) {
 	var got error
 	m := New(newTestMemoryStore(t), WithHeader("X-Session"),
 		WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) { got = err }))
@@ -93,10 +90,10 @@ func TestReviewHeaderTransportLateSetLifetime(t *testing.T) {
 	}
 }
 
-// TestReviewHugeIdleOverridesManagerTimeout: a record whose __idle is huge
-// (corrupt, or written by an older configuration) is not capped at the
-// Manager's idle timeout when read, so the session never idles out.
-func TestReviewHugeIdleOverridesManagerTimeout(t *testing.T) {
+// TestHugeStoredIdleIsCapped: a record whose __idle is huge (corrupt, or
+// written under an older configuration) is capped at the Manager's idle
+// timeout when read, so the session still idles out.
+func TestHugeStoredIdleIsCapped(t *testing.T) {
 	clock := newTestClock()
 	st := newTestMemoryStore(t)
 	m := New(st, WithClock(clock.Now), WithIdleTimeout(time.Hour), WithLifetime(48*time.Hour))
