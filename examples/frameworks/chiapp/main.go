@@ -60,14 +60,13 @@ func login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := sessions.Get(r)
-	s.Renew() // a fresh ID at log in: one planted before it is worthless
-	s.Set("user", name)
+	s.Login(name) // a fresh ID, bound to the user: one planted before is worthless
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
 }
 
 func account(w http.ResponseWriter, r *http.Request) {
 	s := sessions.Get(r)
-	user := s.GetString("user")
+	user := s.UserID()
 	if user == "" {
 		http.Error(w, "not logged in", http.StatusUnauthorized)
 		return

@@ -88,14 +88,13 @@ func login(c echo.Context) error {
 		return c.String(http.StatusBadRequest, "a user name is required\n")
 	}
 	s := sessions.Get(c.Request())
-	s.Renew() // a fresh ID at log in: one planted before it is worthless
-	s.Set("user", name)
+	s.Login(name) // a fresh ID, bound to the user: one planted before is worthless
 	return c.Redirect(http.StatusSeeOther, "/account")
 }
 
 func account(c echo.Context) error {
 	s := sessions.Get(c.Request())
-	user := s.GetString("user")
+	user := s.UserID()
 	if user == "" {
 		return c.String(http.StatusUnauthorized, "not logged in\n")
 	}

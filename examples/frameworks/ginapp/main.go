@@ -81,14 +81,13 @@ func login(c *gin.Context) {
 		return
 	}
 	s := sessions.Get(c.Request)
-	s.Renew() // a fresh ID at log in: one planted before it is worthless
-	s.Set("user", name)
+	s.Login(name) // a fresh ID, bound to the user: one planted before is worthless
 	c.Redirect(http.StatusSeeOther, "/account")
 }
 
 func account(c *gin.Context) {
 	s := sessions.Get(c.Request)
-	user := s.GetString("user")
+	user := s.UserID()
 	if user == "" {
 		c.String(http.StatusUnauthorized, "not logged in\n")
 		return
