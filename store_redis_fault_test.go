@@ -45,6 +45,8 @@ type redisServer struct {
 	t    *testing.T
 	port int
 	dir  string
+	// args are added to the command line of every start.
+	args []string
 	cmd  *exec.Cmd
 	out  bytes.Buffer
 }
@@ -85,8 +87,9 @@ func (s *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(s.port)
 // start runs redis-server and waits until it answers PING.
 func (s *redisServer) start() {
 	s.t.Helper()
-	s.cmd = exec.Command("redis-server", "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", s.dir)
+	args := append([]string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", s.dir}, s.args...)
+	s.cmd = exec.Command("redis-server", args...)
 	s.out.Reset()
 	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.out
 	if err := s.cmd.Start(); err != nil {
@@ -174,7 +177,7 @@ type faultServer struct {
 }
 
 // faultApp: /set?k=K&v=N sets K to the int N, /get?k=K writes K's value,
-// /none never touches the session.
+// /none never touches the session, /destroy logs out.
 func newFaultServer(t *testing.T, st Store) *faultServer {
 	fs := &faultServer{}
 	fs.m = New(st, WithSecure(false), WithIdleTimeout(30*time.Minute), WithCommitTimeout(faultCommitTimeout),
@@ -188,6 +191,7 @@ func newFaultServer(t *testing.T, st Store) *faultServer {
 		io.WriteString(w, strconv.Itoa(Get(r).GetInt(r.URL.Query().Get("k"))))
 	})
 	mux.HandleFunc("/none", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	mux.HandleFunc("/destroy", func(w http.ResponseWriter, r *http.Request) { Get(r).Destroy() })
 	fs.Server = httptest.NewUnstartedServer(fs.m.Handler(mux))
 	fs.Config.ErrorLog = log.New(&fs.errLog, "", 0)
 	fs.Start()
