@@ -143,10 +143,11 @@ func WithKeyPrefix(prefix string) RedisOption {
 // *redis.ClusterClient, on which the pipeline goes to the master of the
 // key's slot through the node's own client: hooks added with the
 // ClusterClient's AddHook do not see it (add them with OnNewNode too).
-// Keep timeout below the client's ReadTimeout, which bounds the whole
-// pipeline, and below the Manager's commit timeout. NewRedisStore panics if
-// n is negative, if n > 0 and timeout is not positive, or if n > 0 and the
-// client is of another type.
+// The client's ReadTimeout bounds the whole pipeline, and the Manager's
+// commit timeout bounds it too when the client has ContextTimeoutEnabled:
+// keep timeout below both. NewRedisStore panics if n is negative, or if n >
+// 0 and timeout is not positive, is not below the client's ReadTimeout, or
+// the client is of another type.
 func WithWaitReplicas(n int, timeout time.Duration) RedisOption {
 	return func(o *redisOptions) { o.waitReplicas, o.waitTimeout = n, timeout }
 }
@@ -184,13 +185,27 @@ func NewRedisStore(client redis.UniversalClient, opts ...RedisOption) *RedisStor
 		panic(fmt.Sprintf("sessions: NewRedisStore: WithWaitReplicas(%d, %v): want n >= 0 and a positive timeout", o.waitReplicas, o.waitTimeout))
 	}
 	if o.waitReplicas > 0 {
-		switch client.(type) {
-		case *redis.Client, *redis.ClusterClient:
-		default:
-			panic(fmt.Sprintf("sessions: NewRedisStore: WithWaitReplicas needs a *redis.Client or a *redis.ClusterClient, not %T", client))
-		}
+		checkWaitClient(client, o.waitTimeout)
 	}
 	return &RedisStore{client: client, opts: o, readScript: mayReadReplica(client)}
+}
+
+// checkWaitClient panics unless client can run WAIT on a key's primary
+// within its ReadTimeout.
+func checkWaitClient(client redis.UniversalClient, timeout time.Duration) {
+	var rt time.Duration
+	switch c := client.(type) {
+	case *redis.Client:
+		rt = c.Options().ReadTimeout
+	case *redis.ClusterClient:
+		rt = c.Options().ReadTimeout
+	default:
+		panic(fmt.Sprintf("sessions: NewRedisStore: WithWaitReplicas needs a *redis.Client or a *redis.ClusterClient, not %T", client))
+	}
+	// After go-redis filled in its defaults, a ReadTimeout <= 0 is none.
+	if rt > 0 && timeout >= rt {
+		panic(fmt.Sprintf("sessions: NewRedisStore: the WithWaitReplicas timeout %v is not below the client's ReadTimeout %v, which bounds the WAIT", timeout, rt))
+	}
 }
 
 // mayReadReplica reports whether client may send a read-only command such

@@ -45,7 +45,9 @@ type redisServer struct {
 	t    *testing.T
 	port int
 	dir  string
+	// conf is a config file given first on the command line, if not "";
 	// args are added to the command line of every start.
+	conf string
 	args []string
 	cmd  *exec.Cmd
 	out  bytes.Buffer
@@ -87,8 +89,13 @@ func (s *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(s.port)
 // start runs redis-server and waits until it answers PING.
 func (s *redisServer) start() {
 	s.t.Helper()
-	args := append([]string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", s.dir}, s.args...)
+	var args []string
+	if s.conf != "" {
+		args = append(args, s.conf)
+	}
+	args = append(args, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", s.dir, "--repl-diskless-sync-delay", "0")
+	args = append(args, s.args...)
 	s.cmd = exec.Command("redis-server", args...)
 	s.out.Reset()
 	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.out
@@ -209,6 +216,7 @@ type faultResult struct {
 	status  int
 	id      string // the session ID the response set, if any
 	deleted bool
+	body    string
 	took    time.Duration
 	err     error
 }
@@ -228,9 +236,9 @@ func (fs *faultServer) do(path, id string) faultResult {
 	if err != nil {
 		return faultResult{err: err, took: time.Since(start)}
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
+	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	res := faultResult{status: resp.StatusCode, took: time.Since(start)}
+	res := faultResult{status: resp.StatusCode, body: string(body), took: time.Since(start)}
 	for _, c := range resp.Cookies() {
 		if c.Name == fs.m.CookieName() {
 			res.id, res.deleted = c.Value, c.MaxAge < 0
