@@ -556,7 +556,11 @@ func (s *RedisStore) Remove(ctx context.Context, id string, ttl time.Duration) e
 }
 
 // removeReplicated runs redisRemove and WAIT in one pipeline on the
-// connection of the key's primary. It returns the script's result.
+// connection of the key's primary. It returns the script's result. On a
+// cluster the pipeline goes to the master's own client: WAIT has no key to
+// route it by, and a ClusterClient pipeline that followed a MOVED for the
+// script alone would leave WAIT on a connection that wrote nothing, where
+// it succeeds at once. A stale slot map makes the script fail instead.
 func (s *RedisStore) removeReplicated(ctx context.Context, keys []string, args ...interface{}) (int64, error) {
 	var node *redis.Client
 	switch c := s.client.(type) {
