@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -66,19 +67,22 @@ func startFailoverCluster(t *testing.T) *failoverCluster {
 	if err != nil {
 		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
 	}
-	c.waitHealthy()
+	c.waitHealthy(true)
 	return c
 }
 
 // waitHealthy waits until every node reports cluster_state:ok and every
-// master has its replica online.
-func (c *failoverCluster) waitHealthy() {
+// master has its replica online; with slots, also until every node lists a
+// replica for every slot range in CLUSTER SLOTS (which leaves a replica out
+// until its replication offset has reached the node by gossip, seconds
+// later), where clients learn the replicas they route reads to.
+func (c *failoverCluster) waitHealthy(slots bool) {
 	c.t.Helper()
 	waitFor(c.t, failoverHang, "a healthy cluster", func() bool {
 		masters := 0
 		for _, n := range c.nodes {
 			info := redisInfo(n.addr(), "cluster", "info")
-			if !strings.Contains(info, "cluster_state:ok") {
+			if !strings.Contains(info, "cluster_state:ok") || (slots && !slotsHaveReplicas(n.addr())) {
 				return false
 			}
 			if role(n.addr()) == "master" {
@@ -90,6 +94,23 @@ func (c *failoverCluster) waitHealthy() {
 		}
 		return masters == 3
 	})
+}
+
+// slotsHaveReplicas reports whether the node at addr lists three slot
+// ranges in CLUSTER SLOTS, each with a master and a replica.
+func slotsHaveReplicas(addr string) bool {
+	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second, ReadTimeout: time.Second})
+	defer c.Close()
+	slots, err := c.ClusterSlots(context.Background()).Result()
+	if err != nil || len(slots) != 3 {
+		return false
+	}
+	for _, s := range slots {
+		if len(s.Nodes) < 2 {
+			return false
+		}
+	}
+	return true
 }
 
 // redisInfo runs a command that answers a string (INFO, CLUSTER INFO) on
@@ -250,7 +271,7 @@ func (c *failoverCluster) round(st *RedisStore, client *redis.ClusterClient, tha
 	}
 	rc.Close()
 	master.start() // rejoins as the replica of the new master
-	c.waitHealthy()
+	c.waitHealthy(false)
 	client.ReloadState(ctx)
 	waitFor(t, failoverHang, "the client to see the new master", func() bool {
 		n, err := client.MasterForKey(ctx, key)
@@ -259,18 +280,81 @@ func (c *failoverCluster) round(st *RedisStore, client *redis.ClusterClient, tha
 	return res
 }
 
-// TestRedisFailoverLaggingReplica: with WithWaitReplicas(1, ...) no logout
-// that Remove acknowledged is lost when a lagging replica takes over; half
-// the rounds thaw the replica while Remove waits (the logout is
-// acknowledged and must survive), half kill the primary with the replica
-// still frozen (the logout is refused: the user sees an error and can
-// retry). Without it, the test reports how many acknowledged logouts the
-// promoted replica lost.
-func TestRedisFailoverLaggingReplica(t *testing.T) {
+// TestRedisClusterReplicas runs a Redis Cluster of three masters with a
+// replica each.
+func TestRedisClusterReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("failover test skipped in -short mode")
 	}
 	c := startFailoverCluster(t)
+	t.Run("ReadOnlyClientReadsPrimary", func(t *testing.T) { c.t = t; testReadOnlyClientReadsPrimary(t, c) })
+	t.Run("LaggingReplicaFailover", func(t *testing.T) { c.t = t; testLaggingReplicaFailover(t, c) })
+}
+
+// testReadOnlyClientReadsPrimary: a cluster client with ReadOnly sends
+// read-only commands to replicas; the store's Read still goes to the
+// primary. The replica is frozen while the session is removed, so that it
+// holds a stale copy and answers nothing: a read sent there fails with a
+// timeout (the client neither retries nor tries another node), where the
+// primary answers "no session". Hooks on the node clients record where
+// each command went.
+func testReadOnlyClientReadsPrimary(t *testing.T, c *failoverCluster) {
+	ctx := context.Background()
+	var seeds []string
+	for _, n := range c.nodes {
+		seeds = append(seeds, n.addr())
+	}
+	ro := redis.NewClusterClient(&redis.ClusterOptions{Addrs: seeds, ReadOnly: true,
+		ReadTimeout: 500 * time.Millisecond, MaxRetries: -1, MaxRedirects: -1})
+	defer ro.Close()
+	var (
+		mu   sync.Mutex
+		sent = map[string][]string{} // by node address
+	)
+	ro.OnNewNode(func(node *redis.Client) {
+		addr := node.Options().Addr
+		node.AddHook(&RedisCallCounter{onAdd: func(name string) {
+			mu.Lock()
+			sent[addr] = append(sent[addr], name)
+			mu.Unlock()
+		}})
+	})
+	st := NewRedisStore(ro, WithKeyPrefix(randomRedisPrefix()))
+	id := testID(t)
+	key, _ := st.recordKey(id)
+	if err := st.Write(ctx, id, Change{Replace: true, Set: Record{"user": []byte(`"alice"`)}}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	_, replica := c.owner(clusterSlot(key))
+	waitFor(t, failoverHang, "the replica to hold the session", func() bool { return liveOn(t, replica.addr(), key) })
+	replica.freeze()
+	defer replica.thaw()
+	if err := st.Remove(ctx, id, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	clear(sent)
+	mu.Unlock()
+	for i := 0; i < 5; i++ {
+		if rec, err := st.Read(ctx, id); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("Read through a ReadOnly cluster client, the replica frozen, gave %v, %v; want ErrNotFound from the primary", rec, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got := sent[replica.addr()]; len(got) > 0 {
+		t.Fatalf("Read sent %q to the replica", got)
+	}
+}
+
+// testLaggingReplicaFailover: with WithWaitReplicas(1, ...) no logout that
+// Remove acknowledged is lost when a lagging replica takes over; half the
+// rounds thaw the replica while Remove waits (the logout is acknowledged
+// and must survive), half kill the primary with the replica still frozen
+// (the logout is refused: the user sees an error and can retry). Without
+// it, the test reports how many acknowledged logouts the promoted replica
+// lost.
+func testLaggingReplicaFailover(t *testing.T, c *failoverCluster) {
 	var seeds []string
 	for _, n := range c.nodes {
 		seeds = append(seeds, n.addr())

@@ -84,7 +84,8 @@ func TestWithWaitReplicas(t *testing.T) {
 	primary := newRedisServer(t)
 	primary.start()
 	replica := startReplica(t, primary)
-	client := redis.NewClient(&redis.Options{Addr: primary.addr()})
+	// WAIT blocks inside a pipeline that ReadTimeout bounds.
+	client := redis.NewClient(&redis.Options{Addr: primary.addr(), ReadTimeout: 10 * time.Second})
 	defer client.Close()
 	calls := &RedisCallCounter{}
 	client.AddHook(calls)
