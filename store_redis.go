@@ -436,9 +436,17 @@ func (s *RedisStore) readHash(ctx context.Context, key string) (Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	// One buffer for every value: a read allocates per record, not per key.
+	n := 0
+	for _, v := range vals {
+		n += len(v)
+	}
+	buf := make([]byte, 0, n)
 	rec := make(Record, len(vals))
 	for k, v := range vals {
-		rec[k] = []byte(v)
+		start := len(buf)
+		buf = append(buf, v...)
+		rec[k] = buf[start:len(buf):len(buf)]
 	}
 	return rec, nil
 }
@@ -450,9 +458,16 @@ func (s *RedisStore) readPrimary(ctx context.Context, key string) (Record, error
 	if err != nil {
 		return nil, err
 	}
+	n := 0
+	for i := 1; i < len(vals); i += 2 {
+		n += len(vals[i])
+	}
+	buf := make([]byte, 0, n)
 	rec := make(Record, len(vals)/2)
 	for i := 0; i+1 < len(vals); i += 2 {
-		rec[vals[i]] = []byte(vals[i+1])
+		start := len(buf)
+		buf = append(buf, vals[i+1]...)
+		rec[vals[i]] = buf[start:len(buf):len(buf)]
 	}
 	return rec, nil
 }

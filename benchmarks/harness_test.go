@@ -344,6 +344,7 @@ func run(b *testing.B, c benchCase, parallel bool) {
 	runtime.GC()
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := processCPU()
 	if c.redis != nil {
 		cmds0, trips0 = c.redis.counter.Load(), c.redis.counter.Trips()
 		c.redis.counter.ResetNames()
@@ -376,6 +377,7 @@ func run(b *testing.B, c benchCase, parallel bool) {
 		})
 	}
 	b.StopTimer()
+	b.ReportMetric((processCPU()-cpu0)*1e6/float64(b.N), "cpu-us/op")
 	if c.redis != nil {
 		b.ReportMetric(float64(c.redis.counter.Load()-cmds0)/float64(b.N), "cmds/op")
 		b.ReportMetric(float64(c.redis.counter.Trips()-trips0)/float64(b.N), "rtt/op")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -65,4 +66,15 @@ func (after redisStats) report(b *testing.B, before redisStats, sent []string) {
 	}
 	b.ReportMetric(us/float64(b.N), "redis-us/op")
 	b.ReportMetric((after.cpu-before.cpu)*1e6/float64(b.N), "redis-cpu-us/op")
+}
+
+// processCPU returns the CPU time (user and system) this process has used,
+// in seconds: the client and the library, and the harness around them,
+// the same for every benchmark.
+func processCPU() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
