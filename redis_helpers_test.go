@@ -159,6 +159,7 @@ func randomRedisPrefix() string {
 type RedisCallCounter struct {
 	mu    sync.Mutex
 	calls []string
+	onAdd func(name string) // if set, called with each name as well
 }
 
 // DialHook implements redis.Hook.
@@ -188,6 +189,9 @@ func (c *RedisCallCounter) add(name string) {
 	c.mu.Lock()
 	c.calls = append(c.calls, name)
 	c.mu.Unlock()
+	if c.onAdd != nil {
+		c.onAdd(name)
+	}
 }
 
 // Take returns the round trips counted since the last Take, by command

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,56 +13,77 @@ import (
 
 // RedisStore is a Store that keeps sessions in Redis. It works with any
 // redis.UniversalClient: a single node (*redis.Client), a Sentinel-managed
-// primary (redis.NewFailoverClient) or a Redis Cluster (*redis.ClusterClient).
+// primary (redis.NewFailoverClient or NewFailoverClusterClient) or a Redis
+// Cluster (*redis.ClusterClient).
 //
 // # Layout
 //
-// A session's record is a hash, one field per session key, with the values
-// stored as the Codec encoded them (JSON by default, readable in redis-cli).
-// A removed session leaves a tombstone, a plain string key. For a session ID
-// the two keys are
+// A session's record is a hash under <prefix>{<k>}, one field per session
+// key, with the values stored as the Codec encoded them (JSON by default,
+// readable in redis-cli). The prefix defaults to "session:" (see
+// WithKeyPrefix) and k is the id the store is given: the session's handle,
+// the hex SHA-256 of its ID, so that a leaked key listing hands out no live
+// cookies, or the key of one of the Manager's own records (a user's index, a
+// session's successors). The braces are a Redis Cluster hash tag.
 //
-//	<prefix>{<k>}        the record (hash)
-//	<prefix>{<k>}:tomb   the tombstone (string)
+// A removed session leaves a tombstone in the same key: the hash then holds
+// only the field "__tomb", and its TTL is the tombstone's. So one HGETALL
+// sees the record and the tombstone together, and a read is one command.
+// A Write refuses a Change that sets "__tomb" (the Manager never uses it).
 //
-// where the prefix defaults to "session:" (see WithKeyPrefix) and k is the
-// id the store is given: the session's handle, the hex SHA-256 of its ID, so
-// that a leaked key listing hands out no live cookies, or the key of one of
-// the Manager's own records (a user's index, a session's successors). The
-// braces are a Redis Cluster hash tag: both keys of a record live in the
-// same slot, which lets one Lua script check the tombstone and change the
-// record atomically on a cluster too.
+// Earlier versions kept the tombstone in a string key of its own,
+// <prefix>{<k>}:tomb, in the same slot. Those tombstones keep refusing
+// writes: Write checks that key when the hash does not exist, which is the
+// only state an earlier version left beside it (its Remove deleted the hash
+// in the same script that wrote the tombstone, and its Write refused to
+// create one while the tombstone lived). Remove moves such a tombstone into
+// the hash, keeping the longer TTL. Records written by earlier versions are
+// read as they are. For a rolling upgrade, where instances of an earlier
+// version still serve requests, see WithLegacyTombstones.
 //
 // # Expiry
 //
-// Both keys expire through Redis TTLs; nothing needs sweeping. The Manager
-// passes Write a ttl of min(idle timeout, remaining absolute lifetime), and
-// every Write, including a touch, sets the record's TTL to it. A request
-// that only writes has not read the session's lifetime, so it passes the
-// idle timeout: the Write script caps the TTL at the deadline the record
-// keeps under "__deadline", read with the server's clock, and refuses a
-// delta to a record past it as a write to a missing record. Remove is
-// given a ttl of at least the absolute lifetime, so the tombstone outlives
-// every cookie that could still carry the ID. A tombstone is never
+// Records and tombstones expire through Redis TTLs; nothing needs sweeping.
+// The Manager passes Write a ttl of min(idle timeout, remaining absolute
+// lifetime), and every Write, including a touch, sets the record's TTL to
+// it. A request that only writes has not read the session's lifetime, so it
+// passes the idle timeout: the Write script caps the TTL at the deadline the
+// record keeps under "__deadline", read with the server's clock, and
+// refuses a delta to a record past it as a write to a missing record.
+// Remove is given a ttl of at least the absolute lifetime, so the tombstone
+// outlives every cookie that could still carry the ID. A tombstone is never
 // shortened: Remove keeps an existing tombstone's longer TTL.
 //
-// # Round trips
+// # Round trips and routing
 //
 // Read, Write, Remove and Exists are one round trip each. Write, Remove and
 // Exists are one Lua script each, sent with EVALSHA; the first call of a
 // script on a server that has not cached it yet costs one more round trip
 // (EVALSHA answered by NOSCRIPT, then EVAL), which LoadScripts avoids at
-// start-up. Read is one MULTI/EXEC transaction, EXISTS on the tombstone and
-// HGETALL on the record, sent as one pipeline: atomic like a script, and
-// cheaper for Redis to run than one. Scripts and transactions run on the
-// primary, so a client that routes read-only commands to replicas (ReadOnly,
-// RouteByLatency, RouteRandomly) never serves a stale copy of a removed
-// session.
+// start-up. Scripts always run on the primary.
 //
-// Deployment: use a maxmemory policy that does not evict keys with a TTL
-// (noeviction, or allkeys-* with room to spare), since an evicted tombstone
-// no longer refuses writes; and Redis 5 or later (the Write script reads
-// TIME before writing).
+// Read is one HGETALL where go-redis sends it to the primary: a
+// *redis.Client (a single server, or NewFailoverClient without
+// ReplicaOnly), a *redis.Ring, and a *redis.ClusterClient without ReadOnly,
+// RouteByLatency or RouteRandomly. A ClusterClient with one of those
+// (NewFailoverClusterClient and NewUniversalClient with them included)
+// would send HGETALL to a replica, whose copy of a session removed a moment
+// ago may still be live; there, and for any other UniversalClient, Read is
+// an EVALSHA of a script that runs that HGETALL on the primary: still one
+// round trip, and one more Lua call for Redis. NewFailoverClient with
+// ReplicaOnly connects to a replica for every command, so writes fail: do
+// not use it for sessions.
+//
+// # Deployment
+//
+// Use a maxmemory policy that does not evict keys with a TTL (noeviction,
+// or allkeys-* with room to spare), since an evicted tombstone no longer
+// refuses writes; and Redis 5 or later (the Write script reads TIME before
+// writing). With noeviction, a full Redis still serves reads of existing
+// sessions, a Remove of a live session and a touch; writes that add data
+// fail with Redis's OOM error, which reaches the Manager's error handler.
+// A tombstone written by Remove lives on the primary at once; replicas get
+// it asynchronously, unless WithWaitReplicas is set.
 //
 // # Timeouts
 //
@@ -77,13 +99,18 @@ import (
 type RedisStore struct {
 	client redis.UniversalClient
 	opts   redisOptions
+	// readScript is set when the client may send HGETALL to a replica.
+	readScript bool
 }
 
 // RedisOption configures a RedisStore; pass it to NewRedisStore.
 type RedisOption func(*redisOptions)
 
 type redisOptions struct {
-	prefix string
+	prefix       string
+	waitReplicas int
+	waitTimeout  time.Duration
+	legacyTombs  bool
 }
 
 func defaultRedisOptions() redisOptions {
@@ -100,8 +127,49 @@ func WithKeyPrefix(prefix string) RedisOption {
 	return func(o *redisOptions) { o.prefix = prefix }
 }
 
+// WithWaitReplicas makes every Remove (the tombstone of a Destroy, a Renew,
+// a Login, a DestroyUser) wait until n replicas hold it: the script and a
+// Redis WAIT go in one pipeline on one connection to the key's primary, so
+// a Remove is still one round trip, longer by the replication delay. When
+// fewer than n replicas acknowledge within timeout, Remove returns an error
+// wrapping ErrNotReplicated: the tombstone is on the primary and refuses
+// writes there, but a failover before it reaches a replica would lose it,
+// so the Manager hands the error to its error handler (a 500 by default)
+// and the user can log out again. The default is n = 0: no waiting, and a
+// failover or a restart can lose the last logouts (see the README's
+// Deployment section).
+//
+// It needs a *redis.Client (a single server, NewFailoverClient) or a
+// *redis.ClusterClient, on which the pipeline goes to the master of the
+// key's slot through the node's own client: hooks added with the
+// ClusterClient's AddHook do not see it (add them with OnNewNode too).
+// The client's ReadTimeout bounds the whole pipeline, and the Manager's
+// commit timeout bounds it too when the client has ContextTimeoutEnabled:
+// keep timeout below both. NewRedisStore panics if n is negative, or if n >
+// 0 and timeout is not positive, is not below the client's ReadTimeout, or
+// the client is of another type.
+func WithWaitReplicas(n int, timeout time.Duration) RedisOption {
+	return func(o *redisOptions) { o.waitReplicas, o.waitTimeout = n, timeout }
+}
+
+// WithLegacyTombstones makes Remove also write the tombstone key of earlier
+// versions (<prefix>{<k>}:tomb, a string), which they check and this
+// version does not need. Turn it on for a rolling upgrade from a version
+// that kept tombstones only there, while instances of it still serve
+// requests, so that they refuse writes to a session that an upgraded
+// instance removed; turn it off once every instance runs this version. The
+// default is off. It costs one more key per tombstone while on.
+func WithLegacyTombstones(on bool) RedisOption {
+	return func(o *redisOptions) { o.legacyTombs = on }
+}
+
+// ErrNotReplicated is wrapped by the error RedisStore.Remove returns when
+// fewer replicas than WithWaitReplicas asks for acknowledged the tombstone
+// in time. The tombstone is on the primary all the same.
+var ErrNotReplicated = errors.New("sessions: not acknowledged by enough Redis replicas")
+
 // NewRedisStore returns a Store that keeps sessions in Redis through client.
-// It panics if the options are invalid (a key prefix with '{' or '}').
+// It panics if the options are invalid (see WithKeyPrefix, WithWaitReplicas).
 func NewRedisStore(client redis.UniversalClient, opts ...RedisOption) *RedisStore {
 	if client == nil {
 		panic("sessions: NewRedisStore: nil client")
@@ -113,7 +181,44 @@ func NewRedisStore(client redis.UniversalClient, opts ...RedisOption) *RedisStor
 	if strings.ContainsAny(o.prefix, "{}") {
 		panic(fmt.Sprintf("sessions: NewRedisStore: key prefix %q contains '{' or '}'", o.prefix))
 	}
-	return &RedisStore{client: client, opts: o}
+	if o.waitReplicas < 0 || (o.waitReplicas > 0 && o.waitTimeout <= 0) {
+		panic(fmt.Sprintf("sessions: NewRedisStore: WithWaitReplicas(%d, %v): want n >= 0 and a positive timeout", o.waitReplicas, o.waitTimeout))
+	}
+	if o.waitReplicas > 0 {
+		checkWaitClient(client, o.waitTimeout)
+	}
+	return &RedisStore{client: client, opts: o, readScript: mayReadReplica(client)}
+}
+
+// checkWaitClient panics unless client can run WAIT on a key's primary
+// within its ReadTimeout.
+func checkWaitClient(client redis.UniversalClient, timeout time.Duration) {
+	var rt time.Duration
+	switch c := client.(type) {
+	case *redis.Client:
+		rt = c.Options().ReadTimeout
+	case *redis.ClusterClient:
+		rt = c.Options().ReadTimeout
+	default:
+		panic(fmt.Sprintf("sessions: NewRedisStore: WithWaitReplicas needs a *redis.Client or a *redis.ClusterClient, not %T", client))
+	}
+	// After go-redis filled in its defaults, a ReadTimeout <= 0 is none.
+	if rt > 0 && timeout >= rt {
+		panic(fmt.Sprintf("sessions: NewRedisStore: the WithWaitReplicas timeout %v is not below the client's ReadTimeout %v, which bounds the WAIT", timeout, rt))
+	}
+}
+
+// mayReadReplica reports whether client may send a read-only command such
+// as HGETALL to a replica, or is of a type whose routing is unknown.
+func mayReadReplica(client redis.UniversalClient) bool {
+	switch c := client.(type) {
+	case *redis.Client, *redis.Ring:
+		return false
+	case *redis.ClusterClient:
+		// init sets ReadOnly for RouteByLatency and RouteRandomly too.
+		return c.Options().ReadOnly
+	}
+	return true
 }
 
 // Result codes of redisWrite.
@@ -123,41 +228,57 @@ const (
 	redisWriteInvalidated = -1
 )
 
-// KEYS[1] is the record, KEYS[2] the tombstone, in every script.
+// redisTombField is the field of a hash that makes it a tombstone.
+const redisTombField = "__tomb"
+
+// KEYS[1] is the record, KEYS[2] the tombstone key of earlier versions, in
+// every script. A hash and that key never both exist unless the hash is a
+// tombstone too (see the RedisStore doc), so the scripts look at KEYS[2]
+// only when no live hash exists. The scripts declare no flags, so that
+// Redis runs them when it is out of memory and refuses only a command that
+// would add data before the script changed anything.
 var (
-	// ARGV: mode ("1" replace, "2" create-merge, "0" merge), ttl in ms, number of pairs to set, the
-	// pairs (field, value, ...), then the fields to delete.
-	// unpack is batched: Lua limits how many values one call may take.
+	// ARGV: mode ("1" replace, "2" create-merge, "0" merge), ttl in ms, the
+	// deadline after the change ("?": the stored one, "": none, else Unix
+	// ms), number of pairs to set, the pairs (field, value, ...), then the
+	// fields to delete. unpack is batched: Lua limits how many values one
+	// call may take.
 	redisWrite = redis.NewScript(`
-if redis.call('EXISTS', KEYS[2]) == 1 then
+local f = redis.pcall('HMGET', KEYS[1], '__tomb', '__deadline')
+if f.err then
+  redis.call('DEL', KEYS[1])
+  f = {false, false}
+elseif f[1] then
   return -1
 end
-local replace = ARGV[1] == '1'
-local nset = tonumber(ARGV[3])
-local setEnd = 3 + 2 * nset
-local kind = redis.call('TYPE', KEYS[1]).ok
-if replace or (kind ~= 'hash' and kind ~= 'none') then
-  redis.call('DEL', KEYS[1])
-  if not replace then
-    kind = 'none'
+local mode = ARGV[1]
+if not f[2] and redis.call('EXISTS', KEYS[1]) == 0 then
+  if redis.call('EXISTS', KEYS[2]) == 1 then
+    return -1
   end
+  if mode == '0' or (mode == '2' and #ARGV == 4) then
+    return 0
+  end
+elseif mode == '1' then
+  redis.call('DEL', KEYS[1])
 end
-if not replace and kind == 'none' and (ARGV[1] ~= '2' or #ARGV == 3) then
-  return 0
+local ttl = tonumber(ARGV[2])
+if ttl <= 0 then
+  redis.call('DEL', KEYS[1])
+  return 1
 end
 local function batched(cmd, from, to, step)
   for i = from, to, step do
     redis.call(cmd, KEYS[1], unpack(ARGV, i, math.min(i + step - 1, to)))
   end
 end
-if tonumber(ARGV[2]) <= 0 then
-  redis.call('DEL', KEYS[1])
-  return 1
-end
+local setEnd = 4 + 2 * tonumber(ARGV[4])
 batched('HDEL', setEnd + 1, #ARGV, 4000)
-batched('HSET', 4, setEnd, 4000)
-local ttl = tonumber(ARGV[2])
-local deadline = tonumber(redis.call('HGET', KEYS[1], '__deadline'))
+batched('HSET', 5, setEnd, 4000)
+local deadline = tonumber(ARGV[3])
+if ARGV[3] == '?' then
+  deadline = tonumber(f[2])
+end
 if deadline then
   local t = redis.call('TIME')
   local left = deadline - (tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
@@ -166,7 +287,7 @@ if deadline then
   end
   if ttl <= 0 then
     redis.call('DEL', KEYS[1])
-    if replace then
+    if mode == '1' then
       return 1
     end
     return 0
@@ -176,28 +297,71 @@ redis.call('PEXPIRE', KEYS[1], ttl)
 return 1
 `)
 
-	// ARGV[1] is the tombstone's ttl in ms, 0 for none. PTTL is -1 for a
-	// tombstone without expiry and -2 for none. Returns 1 if a live record
-	// was removed, else 0.
+	// ARGV[1] is the tombstone's ttl in ms, 0 for none; ARGV[2] is "1" to
+	// write KEYS[2] too (WithLegacyTombstones). PTTL is -1 for a key without
+	// expiry and -2 for none. The record is deleted before anything is
+	// written, so that Redis lets the script finish when it is out of
+	// memory. Returns 1 if a live record was removed, else 0.
 	redisRemove = redis.NewScript(`
-local removed = redis.call('DEL', KEYS[1])
+local t = redis.pcall('HEXISTS', KEYS[1], '__tomb')
+local live, had = 0, -2
+if type(t) == 'table' then
+  redis.call('DEL', KEYS[1])
+elseif t == 1 then
+  had = redis.call('PTTL', KEYS[1])
+else
+  live = redis.call('DEL', KEYS[1])
+end
+local keep = had
+if live == 0 then
+  local old = redis.call('PTTL', KEYS[2])
+  if old == -1 or (keep ~= -1 and old > keep) then
+    keep = old
+  end
+  if old ~= -2 and ARGV[2] ~= '1' then
+    redis.call('DEL', KEYS[2])
+  end
+end
 local ttl = tonumber(ARGV[1])
-local cur = redis.call('PTTL', KEYS[2])
-if ttl > 0 and cur ~= -1 and cur < ttl then
-  redis.call('SET', KEYS[2], '1', 'PX', ttl)
+if keep ~= -1 and ttl > keep then
+  keep = ttl
 end
-if removed == 1 and cur == -2 then
-  return 1
+if keep == -2 then
+  return live
 end
-return 0
+if had == -2 then
+  redis.call('HSET', KEYS[1], '__tomb', '1')
+end
+if keep == -1 then
+  redis.call('PERSIST', KEYS[1])
+elseif keep ~= had then
+  redis.call('PEXPIRE', KEYS[1], keep)
+end
+if ARGV[2] == '1' then
+  if keep == -1 then
+    redis.call('SET', KEYS[2], '1')
+  else
+    redis.call('SET', KEYS[2], '1', 'PX', keep)
+  end
+end
+return live
 `)
 
 	redisExists = redis.NewScript(`
-if redis.call('EXISTS', KEYS[2]) == 1 then
+local t = redis.pcall('HEXISTS', KEYS[1], '__tomb')
+if type(t) == 'table' then
+  return 1
+end
+if t == 1 then
   return 0
 end
 return redis.call('EXISTS', KEYS[1])
 `)
+
+	// redisRead is Read where the client may route HGETALL to a replica:
+	// EVALSHA is not a read-only command, so go-redis sends it to the
+	// primary.
+	redisRead = redis.NewScript(`return redis.call('HGETALL', KEYS[1])`)
 )
 
 var errRedisBadID = errors.New("sessions: redis: id is empty or contains '{' or '}'")
@@ -215,7 +379,7 @@ func (s *RedisStore) recordKey(id string) (string, error) {
 	return string(b), nil
 }
 
-// keys returns the record key and the tombstone key of id.
+// keys returns the record key and the earlier versions' tombstone key of id.
 func (s *RedisStore) keys(id string) ([]string, error) {
 	rec, err := s.recordKey(id)
 	if err != nil {
@@ -238,32 +402,72 @@ func redisMillis(ttl time.Duration) int64 {
 }
 
 // Read returns the record under id, or ErrNotFound when there is none or id
-// carries a tombstone. It is one round trip: a MULTI/EXEC transaction of the
-// tombstone check and HGETALL.
+// carries a tombstone. It is one command, HGETALL, on the primary; on a
+// client that may route it to a replica, one EVALSHA of a script that runs
+// it (see the RedisStore doc).
 func (s *RedisStore) Read(ctx context.Context, id string) (Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	keys, err := s.keys(id)
+	key, err := s.recordKey(id)
 	if err != nil {
 		return nil, ErrNotFound
 	}
-	pipe := s.client.TxPipeline()
-	tomb := pipe.Exists(ctx, keys[1])
-	all := pipe.HGetAll(ctx, keys[0])
-	if _, err := pipe.Exec(ctx); err != nil {
-		if strings.HasPrefix(err.Error(), "WRONGTYPE") {
+	var rec Record
+	if s.readScript {
+		rec, err = s.readPrimary(ctx, key)
+	} else {
+		rec, err = s.readHash(ctx, key)
+	}
+	if err != nil {
+		if strings.Contains(err.Error(), "WRONGTYPE") {
 			return nil, fmt.Errorf("redis read: the key is not a hash: %w", ErrCorrupt)
 		}
 		return nil, fmt.Errorf("redis read: %w", err)
 	}
-	vals := all.Val()
-	if tomb.Val() != 0 || len(vals) == 0 {
+	if _, tomb := rec[redisTombField]; tomb || len(rec) == 0 {
 		return nil, ErrNotFound
 	}
+	return rec, nil
+}
+
+func (s *RedisStore) readHash(ctx context.Context, key string) (Record, error) {
+	vals, err := s.client.HGetAll(ctx, key).Result()
+	if err != nil {
+		return nil, err
+	}
+	// One buffer for every value: a read allocates per record, not per key.
+	n := 0
+	for _, v := range vals {
+		n += len(v)
+	}
+	buf := make([]byte, 0, n)
 	rec := make(Record, len(vals))
 	for k, v := range vals {
-		rec[k] = []byte(v)
+		start := len(buf)
+		buf = append(buf, v...)
+		rec[k] = buf[start:len(buf):len(buf)]
+	}
+	return rec, nil
+}
+
+// readPrimary runs HGETALL through redisRead, whose reply is the flat list
+// field, value, field, value...
+func (s *RedisStore) readPrimary(ctx context.Context, key string) (Record, error) {
+	vals, err := redisRead.Run(ctx, s.client, []string{key}).StringSlice()
+	if err != nil {
+		return nil, err
+	}
+	n := 0
+	for i := 1; i < len(vals); i += 2 {
+		n += len(vals[i])
+	}
+	buf := make([]byte, 0, n)
+	rec := make(Record, len(vals)/2)
+	for i := 0; i+1 < len(vals); i += 2 {
+		start := len(buf)
+		buf = append(buf, vals[i+1]...)
+		rec[vals[i]] = buf[start:len(buf):len(buf)]
 	}
 	return rec, nil
 }
@@ -273,6 +477,8 @@ func (s *RedisStore) Read(ctx context.Context, id string) (Record, error) {
 // a Replace and no record exists. The ttl is rounded up to whole
 // milliseconds; a ttl that is not positive leaves no record under id, as if
 // it had expired at once (the tombstone and not-found checks still apply).
+// A Change that sets "__tomb", the field that marks a tombstone, is refused
+// with an error and sends nothing.
 func (s *RedisStore) Write(ctx context.Context, id string, ch Change, ttl time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -281,24 +487,10 @@ func (s *RedisStore) Write(ctx context.Context, id string, ch Change, ttl time.D
 	if err != nil {
 		return err
 	}
-	mode := "0"
-	switch {
-	case ch.Replace:
-		mode = "1"
-	case ch.Create:
-		mode = "2"
+	if _, ok := ch.Set[redisTombField]; ok {
+		return fmt.Errorf("redis write: the key %q is reserved by the Redis store", redisTombField)
 	}
-	args := make([]interface{}, 0, 3+2*len(ch.Set)+len(ch.Delete))
-	args = append(args, mode, redisMillis(ttl), len(ch.Set))
-	for k, v := range ch.Set {
-		args = append(args, k, v)
-	}
-	if !ch.Replace {
-		for _, k := range ch.Delete {
-			args = append(args, k)
-		}
-	}
-	code, err := redisWrite.Run(ctx, s.client, keys, args...).Int64()
+	code, err := redisWrite.Run(ctx, s.client, keys, writeArgs(ch, ttl)...).Int64()
 	if err != nil {
 		return fmt.Errorf("redis write: %w", err)
 	}
@@ -314,12 +506,43 @@ func (s *RedisStore) Write(ctx context.Context, id string, ch Change, ttl time.D
 	}
 }
 
+// writeArgs returns the ARGV of redisWrite for ch. The deadline after the
+// change is known here when ch sets or drops it, which spares the script a
+// read of it.
+func writeArgs(ch Change, ttl time.Duration) []interface{} {
+	mode, deadline := "0", "?"
+	switch {
+	case ch.Replace:
+		mode, deadline = "1", ""
+	case ch.Create:
+		mode = "2"
+	}
+	if v, ok := ch.Set[keyDeadline]; ok {
+		deadline = string(v)
+	} else if !ch.Replace && slices.Contains(ch.Delete, keyDeadline) {
+		deadline = ""
+	}
+	args := make([]interface{}, 0, 4+2*len(ch.Set)+len(ch.Delete))
+	args = append(args, mode, redisMillis(ttl), deadline, len(ch.Set))
+	for k, v := range ch.Set {
+		args = append(args, k, v)
+	}
+	if !ch.Replace {
+		for _, k := range ch.Delete {
+			args = append(args, k)
+		}
+	}
+	return args
+}
+
 // Remove deletes the record under id and leaves a tombstone that lasts at
 // least ttl, in one script. An existing tombstone with a longer TTL keeps
 // it. It returns ErrNotFound, after leaving the tombstone all the same, when
 // no live record was stored under id: of concurrent Removes of one record,
 // exactly one returns nil. A ttl that is not positive deletes the record and
-// leaves no new tombstone.
+// leaves no new tombstone. With WithWaitReplicas, it waits for replicas in
+// the same round trip, and an error wrapping ErrNotReplicated says they did
+// not all acknowledge.
 func (s *RedisStore) Remove(ctx context.Context, id string, ttl time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -328,7 +551,16 @@ func (s *RedisStore) Remove(ctx context.Context, id string, ttl time.Duration) e
 	if err != nil {
 		return err
 	}
-	live, err := redisRemove.Run(ctx, s.client, keys, redisMillis(ttl)).Int64()
+	legacy := "0"
+	if s.opts.legacyTombs {
+		legacy = "1"
+	}
+	var live int64
+	if s.opts.waitReplicas > 0 {
+		live, err = s.removeReplicated(ctx, keys, redisMillis(ttl), legacy)
+	} else {
+		live, err = redisRemove.Run(ctx, s.client, keys, redisMillis(ttl), legacy).Int64()
+	}
 	if err != nil {
 		return fmt.Errorf("redis remove: %w", err)
 	}
@@ -336,6 +568,55 @@ func (s *RedisStore) Remove(ctx context.Context, id string, ttl time.Duration) e
 		return ErrNotFound
 	}
 	return nil
+}
+
+// removeReplicated runs redisRemove and WAIT in one pipeline on the
+// connection of the key's primary. It returns the script's result. On a
+// cluster the pipeline goes to the master's own client: WAIT has no key to
+// route it by, and a ClusterClient pipeline that followed a MOVED for the
+// script alone would leave WAIT on a connection that wrote nothing, where
+// it succeeds at once. A stale slot map makes the script fail instead.
+func (s *RedisStore) removeReplicated(ctx context.Context, keys []string, args ...interface{}) (int64, error) {
+	var node *redis.Client
+	switch c := s.client.(type) {
+	case *redis.Client:
+		node = c
+	case *redis.ClusterClient:
+		var err error
+		if node, err = c.MasterForKey(ctx, keys[0]); err != nil {
+			return 0, err
+		}
+	}
+	live, acked, err := s.removeAndWait(ctx, node, false, keys, args)
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		live, acked, err = s.removeAndWait(ctx, node, true, keys, args)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if acked < int64(s.opts.waitReplicas) {
+		return 0, fmt.Errorf("the tombstone reached %d of %d replicas within %v: %w", acked, s.opts.waitReplicas, s.opts.waitTimeout, ErrNotReplicated)
+	}
+	return live, nil
+}
+
+func (s *RedisStore) removeAndWait(ctx context.Context, node *redis.Client, eval bool, keys []string, args []interface{}) (live, acked int64, err error) {
+	pipe := node.Pipeline()
+	var res *redis.Cmd
+	if eval {
+		res = redisRemove.Eval(ctx, pipe, keys, args...)
+	} else {
+		res = redisRemove.EvalSha(ctx, pipe, keys, args...)
+	}
+	wait := pipe.Do(ctx, "wait", s.opts.waitReplicas, s.opts.waitTimeout.Milliseconds())
+	_, _ = pipe.Exec(ctx)
+	if live, err = res.Int64(); err != nil {
+		return 0, 0, err
+	}
+	if acked, err = wait.Int64(); err != nil {
+		return 0, 0, err
+	}
+	return live, acked, nil
 }
 
 // Exists reports whether a record is stored under id and id carries no
@@ -348,7 +629,7 @@ func (s *RedisStore) Exists(ctx context.Context, id string) (bool, error) {
 	if err != nil {
 		return false, nil
 	}
-	n, err := redisExists.Run(ctx, s.client, keys).Int64()
+	n, err := redisExists.Run(ctx, s.client, keys[:1]).Int64()
 	if err != nil {
 		return false, fmt.Errorf("redis exists: %w", err)
 	}
@@ -361,7 +642,7 @@ func (s *RedisStore) Exists(ctx context.Context, id string) (bool, error) {
 // server that lost its script cache (restart, failover, SCRIPT FLUSH) is
 // handled by falling back to EVAL.
 func (s *RedisStore) LoadScripts(ctx context.Context) error {
-	for _, sc := range []*redis.Script{redisWrite, redisRemove, redisExists} {
+	for _, sc := range []*redis.Script{redisWrite, redisRemove, redisExists, redisRead} {
 		if err := sc.Load(ctx, s.client).Err(); err != nil {
 			return fmt.Errorf("redis load scripts: %w", err)
 		}

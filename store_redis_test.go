@@ -118,11 +118,11 @@ func TestRedisStoreKeyLayout(t *testing.T) {
 				if err := st.Remove(ctx, id, time.Minute); err != nil {
 					t.Fatal(err)
 				}
-				if got := e.Keys(t); !reflect.DeepEqual(got, []string{tombKey}) {
-					t.Fatalf("keys after Remove = %q, want [%q]", got, tombKey)
+				if got := e.Keys(t); !reflect.DeepEqual(got, []string{recKey}) {
+					t.Fatalf("keys after Remove = %q, want [%q]", got, recKey)
 				}
-				if typ := e.Client.Type(ctx, tombKey).Val(); typ != "string" {
-					t.Fatalf("TYPE %s = %q, want string", tombKey, typ)
+				if got := e.Client.HGetAll(ctx, recKey).Val(); !reflect.DeepEqual(got, map[string]string{redisTombField: "1"}) {
+					t.Fatalf("HGETALL %s after Remove = %v, want only the tombstone field", recKey, got)
 				}
 
 				if clusterSlot(recKey) != clusterSlot(tombKey) {
@@ -167,6 +167,19 @@ func expectTTL(t *testing.T, e *RedisTestEnv, key string, want time.Duration, wh
 	}
 }
 
+// expectTomb checks that key is a tombstone: a hash of the tombstone
+// field alone.
+func expectTomb(t *testing.T, e *RedisTestEnv, key, what string) {
+	t.Helper()
+	got, err := e.Client.HGetAll(context.Background(), key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, map[string]string{redisTombField: "1"}) {
+		t.Fatalf("%s: HGETALL %s = %v, want a tombstone", what, key, got)
+	}
+}
+
 func expectNoKey(t *testing.T, e *RedisTestEnv, key, what string) {
 	t.Helper()
 	if n := e.Client.Exists(context.Background(), key).Val(); n != 0 {
@@ -205,14 +218,15 @@ func TestRedisStoreTTLs(t *testing.T) {
 			}
 		}
 		remove(2*time.Hour, nil)
-		expectNoKey(t, e, recKey, "after Remove")
-		expectTTL(t, e, tombKey, 2*time.Hour, "tombstone")
+		expectTomb(t, e, recKey, "after Remove")
+		expectTTL(t, e, recKey, 2*time.Hour, "tombstone")
 		remove(time.Hour, ErrNotFound)
-		expectTTL(t, e, tombKey, 2*time.Hour, "a second Remove with a shorter ttl keeps the longer tombstone")
+		expectTTL(t, e, recKey, 2*time.Hour, "a second Remove with a shorter ttl keeps the longer tombstone")
 		remove(3*time.Hour, ErrNotFound)
-		expectTTL(t, e, tombKey, 3*time.Hour, "a second Remove with a longer ttl extends the tombstone")
+		expectTTL(t, e, recKey, 3*time.Hour, "a second Remove with a longer ttl extends the tombstone")
 		remove(0, ErrNotFound)
-		expectTTL(t, e, tombKey, 3*time.Hour, "Remove with ttl 0 keeps the tombstone")
+		expectTTL(t, e, recKey, 3*time.Hour, "Remove with ttl 0 keeps the tombstone")
+		expectNoKey(t, e, tombKey, "the key of the earlier layout")
 
 		for _, ch := range []Change{
 			{Replace: true, Set: Record{"a": []byte("mallory")}},
@@ -222,8 +236,8 @@ func TestRedisStoreTTLs(t *testing.T) {
 			if err := st.Write(ctx, id, ch, time.Hour); !errors.Is(err, ErrInvalidated) {
 				t.Fatalf("Write %+v after Remove gave %v, want ErrInvalidated", ch, err)
 			}
-			expectNoKey(t, e, recKey, "a refused Write")
-			expectTTL(t, e, tombKey, 3*time.Hour, "a refused Write leaves the tombstone as it was")
+			expectTomb(t, e, recKey, "a refused Write")
+			expectTTL(t, e, recKey, 3*time.Hour, "a refused Write leaves the tombstone as it was")
 		}
 	})
 }
@@ -252,7 +266,7 @@ func TestRedisStoreNonPositiveTTL(t *testing.T) {
 		if err := st.Remove(ctx, id, 0); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("Remove with ttl 0 of a missing record gave %v, want ErrNotFound", err)
 		}
-		expectNoKey(t, e, recKey+":tomb", "Remove with ttl 0 of an ID without tombstone")
+		expectNoKey(t, e, recKey, "Remove with ttl 0 of an ID without tombstone")
 		if err := st.Write(ctx, id, Change{Replace: true, Set: Record{"a": []byte("1")}}, time.Minute); err != nil {
 			t.Fatal(err)
 		}
@@ -260,7 +274,7 @@ func TestRedisStoreNonPositiveTTL(t *testing.T) {
 			t.Fatalf("Remove with ttl 0 of a live record gave %v, want nil", err)
 		}
 		expectNoKey(t, e, recKey, "Remove with ttl 0")
-		expectNoKey(t, e, recKey+":tomb", "Remove with ttl 0")
+		expectNoKey(t, e, recKey+":tomb", "Remove with ttl 0 (the key of the earlier layout)")
 	})
 }
 
@@ -284,19 +298,16 @@ func TestRedisMillis(t *testing.T) {
 	}
 }
 
-// TestRedisStoreChecksTombstoneFirst plants a record next to a tombstone,
-// which Remove never leaves, to show that every script looks at the
-// tombstone before the record.
+// TestRedisStoreChecksTombstoneFirst plants a tombstone hash that still
+// holds a value, which Remove never leaves, to show that every script and
+// Read look at the tombstone field before the record.
 func TestRedisStoreChecksTombstoneFirst(t *testing.T) {
 	forEachRedis(t, func(t *testing.T, e *RedisTestEnv) {
 		ctx := context.Background()
 		st := e.Store()
 		id := testID(t)
 		recKey := e.Prefix + "{" + id + "}"
-		if err := e.Client.HSet(ctx, recKey, "user", "alice").Err(); err != nil {
-			t.Fatal(err)
-		}
-		if err := e.Client.Set(ctx, recKey+":tomb", "1", time.Hour).Err(); err != nil {
+		if err := e.Client.HSet(ctx, recKey, "user", "alice", redisTombField, "1").Err(); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := st.Read(ctx, id); !errors.Is(err, ErrNotFound) {
@@ -305,8 +316,10 @@ func TestRedisStoreChecksTombstoneFirst(t *testing.T) {
 		if ok, err := st.Exists(ctx, id); ok || err != nil {
 			t.Fatalf("Exists of a tombstoned ID gave (%v, %v), want (false, nil)", ok, err)
 		}
-		if err := st.Write(ctx, id, Change{Set: Record{"user": []byte("mallory")}}, time.Hour); !errors.Is(err, ErrInvalidated) {
-			t.Fatalf("Write to a tombstoned ID gave %v, want ErrInvalidated", err)
+		for _, ch := range []Change{{Set: Record{"user": []byte("mallory")}}, {Replace: true, Set: Record{"user": []byte("mallory")}}, {}} {
+			if err := st.Write(ctx, id, ch, time.Hour); !errors.Is(err, ErrInvalidated) {
+				t.Fatalf("Write %+v to a tombstoned ID gave %v, want ErrInvalidated", ch, err)
+			}
 		}
 		if got := e.Client.HGet(ctx, recKey, "user").Val(); got != "alice" {
 			t.Fatalf("a refused Write changed the record: user = %q", got)
@@ -314,8 +327,22 @@ func TestRedisStoreChecksTombstoneFirst(t *testing.T) {
 		if err := st.Remove(ctx, id, time.Hour); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("Remove of a tombstoned ID gave %v, want ErrNotFound", err)
 		}
-		expectNoKey(t, e, recKey, "Remove of a tombstoned ID")
 	})
+}
+
+// TestRedisStoreRefusesTombField: a Change may not set the field that marks
+// a tombstone, which would end the session it writes to.
+func TestRedisStoreRefusesTombField(t *testing.T) {
+	e := NewRedisTestEnv(t, redisKindMini)
+	st := e.Store()
+	id := testID(t)
+	e.Calls.Take()
+	if err := st.Write(context.Background(), id, Change{Replace: true, Set: Record{redisTombField: []byte("x")}}, time.Minute); err == nil {
+		t.Fatal("a Write that sets the tombstone field succeeded")
+	}
+	if got := e.Calls.Take(); len(got) != 0 {
+		t.Fatalf("a refused Write sent %q", got)
+	}
 }
 
 // TestRedisStoreRoundTrips counts the commands each Store method sends:
@@ -364,7 +391,7 @@ func TestRedisStoreRoundTrips(t *testing.T) {
 			}
 			want := []string{"evalsha"}
 			if strings.HasPrefix(op.name, "Read") {
-				want = []string{redisReadTx}
+				want = []string{"hgetall"}
 			}
 			if got := e.Calls.Take(); !reflect.DeepEqual(got, want) {
 				t.Errorf("%s sent %q, want one round trip: %q", op.name, got, want)
@@ -372,10 +399,6 @@ func TestRedisStoreRoundTrips(t *testing.T) {
 		}
 	})
 }
-
-// redisReadTx is how the call counter records a Read: one pipeline holding
-// the MULTI/EXEC transaction.
-const redisReadTx = "pipeline(multi,exists,hgetall,exec)"
 
 // TestRedisStoreFirstCallFallsBackToEval shows the one exception to one
 // round trip per call: the first call of a script that the server has not
@@ -582,8 +605,8 @@ func TestRedisRoundTripsHTTP(t *testing.T) {
 				t.Errorf("%s: GET %s made %d round trips %q, want %d", what, path, len(got), got, want)
 			}
 			for _, name := range got {
-				if name != "evalsha" && name != redisReadTx {
-					t.Errorf("%s: GET %s sent %q, want only EVALSHA and the read transaction", what, path, got)
+				if name != "evalsha" && name != "hgetall" {
+					t.Errorf("%s: GET %s sent %q, want only EVALSHA and HGETALL", what, path, got)
 					break
 				}
 			}
@@ -664,7 +687,7 @@ func TestRedisSessionMemoryUsage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tomb := key + ":tomb"
+		tomb := key
 		if err := st.Remove(ctx, handle(c.id), 24*time.Hour); err != nil {
 			t.Fatal(err)
 		}
@@ -674,4 +697,75 @@ func TestRedisSessionMemoryUsage(t *testing.T) {
 		}
 		t.Logf("session hash with %d fields %v: MEMORY USAGE %d bytes; tombstone: %d bytes", len(fields), fields, n, nt)
 	})
+}
+
+// TestRedisReadPath: which clients read with HGETALL and which with the
+// script that runs it on the primary.
+func TestRedisReadPath(t *testing.T) {
+	seeds := []string{"127.0.0.1:1"}
+	for _, tc := range []struct {
+		name   string
+		client redis.UniversalClient
+		script bool
+	}{
+		{"Client", redis.NewClient(&redis.Options{Addr: seeds[0]}), false},
+		{"FailoverClient", redis.NewFailoverClient(&redis.FailoverOptions{MasterName: "m", SentinelAddrs: seeds}), false},
+		{"Ring", redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": seeds[0]}}), false},
+		{"ClusterClient", redis.NewClusterClient(&redis.ClusterOptions{Addrs: seeds}), false},
+		{"ClusterClient ReadOnly", redis.NewClusterClient(&redis.ClusterOptions{Addrs: seeds, ReadOnly: true}), true},
+		{"ClusterClient RouteByLatency", redis.NewClusterClient(&redis.ClusterOptions{Addrs: seeds, RouteByLatency: true}), true},
+		{"ClusterClient RouteRandomly", redis.NewClusterClient(&redis.ClusterOptions{Addrs: seeds, RouteRandomly: true}), true},
+		{"FailoverClusterClient", redis.NewFailoverClusterClient(&redis.FailoverOptions{MasterName: "m", SentinelAddrs: seeds}), false},
+		{"FailoverClusterClient ReplicaOnly", redis.NewFailoverClusterClient(&redis.FailoverOptions{MasterName: "m", SentinelAddrs: seeds, ReplicaOnly: true}), true},
+		{"FailoverClusterClient RouteRandomly", redis.NewFailoverClusterClient(&redis.FailoverOptions{MasterName: "m", SentinelAddrs: seeds, RouteRandomly: true}), true},
+		{"UniversalClient RouteByLatency", redis.NewUniversalClient(&redis.UniversalOptions{Addrs: seeds, MasterName: "m", RouteByLatency: true}), true},
+		{"a wrapper of another type", struct{ redis.UniversalClient }{redis.NewClient(&redis.Options{Addr: seeds[0]})}, true},
+	} {
+		if got := NewRedisStore(tc.client).readScript; got != tc.script {
+			t.Errorf("%s: read by script = %v, want %v", tc.name, got, tc.script)
+		}
+		tc.client.Close()
+	}
+}
+
+// TestRedisReadOnlyClusterReadsOnPrimary reads through cluster clients that
+// route read-only commands to replicas: Read is one EVALSHA, which go-redis
+// sends to the primary, and it sees what the store wrote and removed.
+func TestRedisReadOnlyClusterReadsOnPrimary(t *testing.T) {
+	addrs := strings.Split(redisEnvVar(t, "REDIS_CLUSTER_ADDRS"), ",")
+	for name, opt := range map[string]*redis.ClusterOptions{
+		"ReadOnly":       {Addrs: addrs, ReadOnly: true},
+		"RouteByLatency": {Addrs: addrs, RouteByLatency: true},
+		"RouteRandomly":  {Addrs: addrs, RouteRandomly: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			e := NewRedisTestEnv(t, redisKindCluster)
+			c := redis.NewClusterClient(opt)
+			defer c.Close()
+			calls := &RedisCallCounter{}
+			c.AddHook(calls)
+			st := NewRedisStore(c, WithKeyPrefix(e.Prefix))
+			if err := st.LoadScripts(ctx); err != nil {
+				t.Fatal(err)
+			}
+			id := testID(t)
+			if err := st.Write(ctx, id, Change{Replace: true, Set: Record{"a": []byte("1")}}, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			calls.Take()
+			if rec, err := st.Read(ctx, id); err != nil || string(rec["a"]) != "1" {
+				t.Fatalf("Read gave %v, %v", rec, err)
+			}
+			if got := calls.Take(); !reflect.DeepEqual(got, []string{"evalsha"}) {
+				t.Fatalf("Read sent %q, want [evalsha]", got)
+			}
+			if err := st.Remove(ctx, id, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.Read(ctx, id); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("Read after Remove gave %v, want ErrNotFound", err)
+			}
+		})
+	}
 }

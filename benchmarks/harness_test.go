@@ -182,6 +182,7 @@ const sharedSessions = 64
 type redisEnv struct {
 	label   string // "server" or "miniredis", in every benchmark name
 	client  *redis.Client
+	stats   *redis.Client // no counting hook: reads INFO on a real server
 	counter *kit.Counter
 	prefix  string
 	mini    *miniredis.Miniredis
@@ -216,6 +217,9 @@ func getRedis(b *testing.B) *redisEnv {
 			e.mini, e.label, addr = m, "miniredis", m.Addr()
 		}
 		e.client, e.counter = kit.NewRedisClient(addr, redisPoolSize())
+		if e.mini == nil {
+			e.stats = redis.NewClient(&redis.Options{Addr: addr, DisableIdentity: true})
+		}
 		e.prefix = fmt.Sprintf("sessionkit-bench:%d:", os.Getpid())
 		e.err = e.client.Ping(context.Background()).Err()
 	})
@@ -255,6 +259,9 @@ func TestMain(m *testing.M) {
 			fmt.Fprintf(os.Stderr, "benchmarks: deleted %d benchmark keys\n", n)
 		}
 		theRedis.client.Close()
+		if theRedis.stats != nil {
+			theRedis.stats.Close()
+		}
 	}
 	if theRedis.mini != nil {
 		theRedis.mini.Close()
@@ -272,8 +279,9 @@ type benchCase struct {
 
 // run measures c serially or with b.RunParallel, and reports cmds/op (Redis
 // commands per request), rtt/op (Redis round trips per request: a pipeline
-// or transaction is one) and setcookie/op (the share of responses that set
-// a cookie).
+// or transaction is one), on a real Redis redis-us/op and redis-cpu-us/op
+// (see redisStats.report), and setcookie/op (the share of responses that
+// set a cookie).
 func run(b *testing.B, c benchCase, parallel bool) {
 	h := c.lib.Handler(c.sc.op)
 	if h == nil {
@@ -329,12 +337,22 @@ func run(b *testing.B, c benchCase, parallel bool) {
 		mu.Unlock()
 	}
 
-	var cmds0, trips0 int64
+	var (
+		cmds0, trips0 int64
+		stats0        redisStats
+	)
 	runtime.GC()
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := processCPU()
 	if c.redis != nil {
 		cmds0, trips0 = c.redis.counter.Load(), c.redis.counter.Trips()
+		c.redis.counter.ResetNames()
+		if c.redis.stats != nil {
+			b.StopTimer()
+			stats0 = readRedisStats(b, c.redis.stats)
+			b.StartTimer()
+		}
 	}
 	if !parallel {
 		cl := newClientFor()
@@ -359,9 +377,13 @@ func run(b *testing.B, c benchCase, parallel bool) {
 		})
 	}
 	b.StopTimer()
+	b.ReportMetric((processCPU()-cpu0)*1e6/float64(b.N), "cpu-us/op")
 	if c.redis != nil {
 		b.ReportMetric(float64(c.redis.counter.Load()-cmds0)/float64(b.N), "cmds/op")
 		b.ReportMetric(float64(c.redis.counter.Trips()-trips0)/float64(b.N), "rtt/op")
+		if c.redis.stats != nil {
+			readRedisStats(b, c.redis.stats).report(b, stats0, c.redis.counter.Names())
+		}
 	}
 	b.ReportMetric(float64(setCookie)/float64(b.N), "setcookie/op")
 	if errs > 0 {

@@ -9,6 +9,8 @@
 # free loopback port and stops it at the end; with REDIS_ADDR it uses that
 # server and deletes only the keys it wrote. Settings, from the environment:
 #   COUNT=6 BENCHTIME=300ms LOAD_DURATION=20s OUT=results
+#   BENCH=. (a -test.bench pattern: '^BenchmarkRedis' re-measures Redis only)
+#   LOAD_STORES="redis memory" (the load tests to run; "" for none)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -16,6 +18,8 @@ COUNT=${COUNT:-6}
 BENCHTIME=${BENCHTIME:-300ms}
 LOAD_DURATION=${LOAD_DURATION:-20s}
 OUT=${OUT:-results}
+BENCH=${BENCH:-.}
+LOAD_STORES=${LOAD_STORES-redis memory}
 mkdir -p "$OUT"
 
 redis_pid=
@@ -78,12 +82,13 @@ go test -c -o "$OUT/benchmarks.test" .
 : >"$OUT/bench.txt"
 for ((pass = 1; pass <= COUNT; pass++)); do
 	echo "--- pass $pass of $COUNT" >&2
-	"$OUT/benchmarks.test" -test.run '^$' -test.bench . -test.benchtime "$BENCHTIME" -test.count 1 | tee -a "$OUT/bench.txt"
+	"$OUT/benchmarks.test" -test.run '^$' -test.bench "$BENCH" -test.benchtime "$BENCHTIME" -test.count 1 | tee -a "$OUT/bench.txt"
 done
 echo "load after the benchmarks: $(cat /proc/loadavg)" | tee -a "$OUT/machine.txt"
 
 "$benchstat" -col '/lib@(scs ours)' -filter '/lib:(scs OR ours)' "$OUT/bench.txt" | tee "$OUT/benchstat.txt"
 go run ./cmd/benchtable "$OUT/bench.txt" | tee "$OUT/table.md" || true
 
-go run ./cmd/load -store redis -redis "$REDIS_ADDR" -duration "$LOAD_DURATION" | tee "$OUT/load-redis.md"
-go run ./cmd/load -store memory -duration "$LOAD_DURATION" | tee "$OUT/load-memory.md"
+for store in $LOAD_STORES; do
+	go run ./cmd/load -store "$store" -redis "$REDIS_ADDR" -duration "$LOAD_DURATION" | tee "$OUT/load-$store.md"
+done

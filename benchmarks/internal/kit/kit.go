@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -110,7 +111,30 @@ func ParseDump(body string) map[string]string {
 // Counter is a go-redis hook that counts the commands a client sends and
 // the round trips they take: a pipeline or a MULTI/EXEC transaction is
 // several commands in one round trip. Add it with client.AddHook.
-type Counter struct{ n, trips atomic.Int64 }
+type Counter struct {
+	n, trips atomic.Int64
+	names    sync.Map // the names of the commands sent, as keys
+}
+
+// Names returns the names of the commands counted since ResetNames, in lower case
+// as go-redis gives them (a script's own calls are not among them).
+func (c *Counter) Names() []string {
+	var out []string
+	c.names.Range(func(k, _ any) bool {
+		out = append(out, k.(string))
+		return true
+	})
+	return out
+}
+
+// ResetNames forgets the names counted so far.
+func (c *Counter) ResetNames() { c.names.Clear() }
+
+func (c *Counter) saw(name string) {
+	if _, ok := c.names.Load(name); !ok {
+		c.names.Store(name, struct{}{})
+	}
+}
 
 // Load returns the number of commands counted so far.
 func (c *Counter) Load() int64 { return c.n.Load() }
@@ -126,6 +150,7 @@ func (c *Counter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		c.n.Add(1)
 		c.trips.Add(1)
+		c.saw(cmd.Name())
 		return next(ctx, cmd)
 	}
 }
@@ -136,6 +161,9 @@ func (c *Counter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		c.n.Add(int64(len(cmds)))
 		c.trips.Add(1)
+		for _, cmd := range cmds {
+			c.saw(cmd.Name())
+		}
 		return next(ctx, cmds)
 	}
 }

@@ -1,0 +1,163 @@
+//go:build unix
+
+package sessions
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// startReplica starts a replica of primary and waits until the primary
+// counts it online.
+func startReplica(t *testing.T, primary *redisServer) *redisServer {
+	t.Helper()
+	r := newRedisServer(t)
+	r.args = []string{"--replicaof", "127.0.0.1", strconv.Itoa(primary.port)}
+	r.start()
+	waitFor(t, 20*time.Second, "the replica to come online", func() bool {
+		return replicasOnline(primary.addr()) >= 1
+	})
+	return r
+}
+
+// replicasOnline is how many replicas the server at addr counts online.
+func replicasOnline(addr string) int {
+	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second, ReadTimeout: time.Second})
+	defer c.Close()
+	info, err := c.Info(context.Background(), "replication").Result()
+	if err != nil {
+		return -1
+	}
+	return strings.Count(info, "state=online")
+}
+
+// waitFor polls cond until it holds, and fails the test after limit: a
+// bound on a hang, not a performance claim.
+func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting %v for %s", limit, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestWithWaitReplicasPanics(t *testing.T) {
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": "127.0.0.1:1"}})
+	defer client.Close()
+	defer ring.Close()
+	for name, f := range map[string]func(){
+		"negative n":                     func() { NewRedisStore(client, WithWaitReplicas(-1, time.Second)) },
+		"zero timeout":                   func() { NewRedisStore(client, WithWaitReplicas(1, 0)) },
+		"a Ring":                         func() { NewRedisStore(ring, WithWaitReplicas(1, time.Second)) },
+		"another client":                 func() { NewRedisStore(struct{ redis.UniversalClient }{client}, WithWaitReplicas(1, time.Second)) },
+		"timeout beyond the ReadTimeout": func() { NewRedisStore(client, WithWaitReplicas(1, 3*time.Second)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("no panic")
+				}
+			}()
+			f()
+		})
+	}
+	NewRedisStore(ring, WithWaitReplicas(0, 0)) // n = 0 waits for nothing: any client
+}
+
+// TestWithWaitReplicas: on a primary with one replica, a Remove that waits
+// for it is one round trip, and once it returns the replica holds the
+// tombstone; asking for more replicas than there are fails the Remove with
+// ErrNotReplicated after the timeout, with the tombstone on the primary.
+func TestWithWaitReplicas(t *testing.T) {
+	ctx := context.Background()
+	primary := newRedisServer(t)
+	primary.start()
+	replica := startReplica(t, primary)
+	// WAIT blocks inside a pipeline that ReadTimeout bounds.
+	client := redis.NewClient(&redis.Options{Addr: primary.addr(), ReadTimeout: 10 * time.Second})
+	defer client.Close()
+	calls := &RedisCallCounter{}
+	client.AddHook(calls)
+	onReplica := NewRedisStore(redis.NewClient(&redis.Options{Addr: replica.addr()}))
+	defer onReplica.client.Close()
+
+	st := NewRedisStore(client, WithWaitReplicas(1, 5*time.Second))
+	if err := st.LoadScripts(ctx); err != nil {
+		t.Fatal(err)
+	}
+	id := testID(t)
+	if err := st.Write(ctx, id, Change{Replace: true, Set: Record{"a": []byte("1")}}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	calls.Take()
+	if err := st.Remove(ctx, id, time.Hour); err != nil {
+		t.Fatalf("Remove with one replica online: %v", err)
+	}
+	if got := calls.Take(); !reflect.DeepEqual(got, []string{"pipeline(evalsha,wait)"}) {
+		t.Fatalf("Remove sent %q, want one pipeline of EVALSHA and WAIT", got)
+	}
+	key, _ := st.recordKey(id)
+	if got := onReplica.client.HGetAll(ctx, key).Val(); !reflect.DeepEqual(got, map[string]string{redisTombField: "1"}) {
+		t.Fatalf("right after Remove the replica holds %v, want the tombstone", got)
+	}
+	if err := st.Remove(ctx, id, time.Hour); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a second Remove gave %v, want ErrNotFound", err)
+	}
+
+	// The script cache lost (a restart, a failover): EVAL, still with WAIT.
+	if err := client.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	other := testID(t)
+	calls.Take()
+	if err := st.Remove(ctx, other, time.Hour); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Remove after SCRIPT FLUSH gave %v, want ErrNotFound", err)
+	}
+	if got := calls.Take(); !reflect.DeepEqual(got, []string{"pipeline(evalsha,wait)", "pipeline(eval,wait)"}) {
+		t.Fatalf("Remove after SCRIPT FLUSH sent %q", got)
+	}
+
+	two := NewRedisStore(client, WithWaitReplicas(2, 200*time.Millisecond))
+	third := testID(t)
+	start := time.Now()
+	err := two.Remove(ctx, third, time.Hour)
+	if !errors.Is(err, ErrNotReplicated) {
+		t.Fatalf("Remove waiting for 2 replicas of 1 gave %v, want ErrNotReplicated", err)
+	}
+	t.Logf("Remove waiting for 2 replicas of 1: %v after %v", err, time.Since(start).Round(time.Millisecond))
+	if err := st.Write(ctx, third, Change{Replace: true, Set: Record{"a": []byte("1")}}, time.Hour); !errors.Is(err, ErrInvalidated) {
+		t.Fatalf("after a Remove that was not replicated, Write gave %v, want ErrInvalidated (the tombstone is on the primary)", err)
+	}
+}
+
+// TestWithWaitReplicasCluster: on a Redis Cluster without replicas, WAIT
+// goes to the master of the key's slot and finds no replica there.
+func TestWithWaitReplicasCluster(t *testing.T) {
+	e := NewRedisTestEnv(t, redisKindCluster)
+	ctx := context.Background()
+	st := e.Store(WithWaitReplicas(1, 100*time.Millisecond))
+	id := testID(t)
+	if err := st.Write(ctx, id, Change{Replace: true, Set: Record{"a": []byte("1")}}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Remove(ctx, id, time.Hour); !errors.Is(err, ErrNotReplicated) {
+		t.Fatalf("Remove on a cluster without replicas gave %v, want ErrNotReplicated", err)
+	}
+	if _, err := st.Read(ctx, id); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Read after the Remove gave %v, want ErrNotFound", err)
+	}
+	if err := e.Store(WithWaitReplicas(0, 0)).Remove(ctx, id, time.Hour); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a second Remove gave %v, want ErrNotFound", err)
+	}
+}
