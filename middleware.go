@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -56,6 +57,8 @@ type Manager struct {
 	store Store
 	cfg   config
 	name  string // the cookie's name, with its prefix
+
+	insecureOnce sync.Once // the warning about a Secure cookie over plain HTTP
 }
 
 // New returns a Manager that keeps sessions in store.
@@ -356,6 +359,33 @@ func (w *responseWriter) setCookie(iss issue) {
 	}
 	h.Add("Set-Cookie", iss.value)
 	h.Add("Vary", "Cookie")
+	if cfg.cookie.secure && plainHTTP(w.r) {
+		w.s.m.insecureOnce.Do(func() {
+			cfg.logger.LogAttrs(w.r.Context(), slog.LevelWarn,
+				"a Secure session cookie was sent over plain HTTP to a host that is not localhost: browsers drop it, so sessions will not stick; serve HTTPS (or mark it with X-Forwarded-Proto behind a proxy), or use WithSecure(false) for local development",
+				slog.String("host", w.r.Host))
+		})
+	}
+}
+
+// plainHTTP reports whether r came over plain HTTP to a host other than
+// localhost, where browsers drop a Secure cookie. A request a proxy marks
+// as HTTPS (X-Forwarded-Proto or Forwarded) counts as HTTPS.
+func plainHTTP(r *http.Request) bool {
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") ||
+		strings.Contains(strings.ToLower(r.Header.Get("Forwarded")), "proto=https") {
+		return false
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
 }
 
 // commitNow is Session.Commit: it commits what the request changed so far.

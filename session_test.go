@@ -622,3 +622,32 @@ func TestFailedCommitReplacesHeaders(t *testing.T) {
 		t.Fatalf("status %d, Location %q: want a plain 500", w.Code, w.Header().Get("Location"))
 	}
 }
+
+// TestSecureCookieOverPlainHTTPWarnsOnce: a Secure cookie sent in reply to
+// plain HTTP for a host that is not localhost is dropped by browsers; the
+// Manager says so in one warning, not one per request, and not for
+// localhost, HTTPS, or a proxy that marks the request as HTTPS.
+func TestSecureCookieOverPlainHTTPWarnsOnce(t *testing.T) {
+	logs := &logBuffer{}
+	m := New(newTestMemoryStore(t), WithLogger(logs.logger()))
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { Get(r).Set("a", 1) }))
+	serveAs := func(host string, header ...string) {
+		r := httptest.NewRequest(http.MethodGet, "http://"+host+"/", nil)
+		for i := 0; i+1 < len(header); i += 2 {
+			r.Header.Set(header[i], header[i+1])
+		}
+		h.ServeHTTP(newRecorder(), r)
+	}
+	for _, host := range []string{"localhost:8080", "127.0.0.1", "[::1]:80", "app.localhost"} {
+		serveAs(host)
+	}
+	serveAs("myapp.test", "X-Forwarded-Proto", "https")
+	if strings.Contains(logs.String(), "plain HTTP") {
+		t.Fatalf("warned for localhost or a proxied HTTPS request: %s", logs)
+	}
+	serveAs("myapp.test")
+	serveAs("myapp.test")
+	if n := strings.Count(logs.String(), "plain HTTP"); n != 1 {
+		t.Fatalf("%d warnings about a Secure cookie over plain HTTP, want 1: %s", n, logs)
+	}
+}
