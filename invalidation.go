@@ -199,17 +199,26 @@ func (s *Session) rotate(values map[string][]byte, md meta, login bool) (issue, 
 	}
 	indexed := s.meta.user != "" && s.meta.user == md.user
 	cookie, err := s.store(id, m.newRecord(values, md, now), md, now, ev)
-	if err == nil && indexed {
-		// Only now may the old handle leave the index: until the new
-		// record is written, a DestroyUser reaches it through the old one.
-		if err := m.indexDelete(s.ctx, md.user, []string{old}); err != nil {
-			m.logError(s.ctx, "removing a renewed session from its user's index failed", id, err)
-		}
-	}
-	if err == nil && login {
-		m.enforceLimit(s.ctx, md.user, next)
+	if err == nil {
+		s.afterRotate(md.user, old, next, indexed, login)
 	}
 	return cookie, err
+}
+
+// afterRotate tidies the user's index once the session moved from old to
+// next: only now may old leave the index (until the new record is written,
+// a DestroyUser reaches it through old), and a Login enforces the session
+// limit. A failure is logged: the session itself moved.
+func (s *Session) afterRotate(user, old, next string, indexed, login bool) {
+	m := s.m
+	if indexed {
+		if err := m.indexDelete(s.ctx, user, []string{old}); err != nil {
+			m.logError(s.ctx, "removing a renewed session from its user's index failed", s.id, err)
+		}
+	}
+	if login {
+		m.enforceLimit(s.ctx, user, next)
+	}
 }
 
 // endChain removes the session with handle h and, when h was no longer
