@@ -82,7 +82,12 @@ mysql_up() {
 pg_up
 mysql_up
 
-for mod in pgstore mysqlstore sqlitestore; do
+# The modules to test come from the arguments (.ci/run names all three).
+mods=("$@")
+if ((${#mods[@]} == 0)); then
+	mods=(pgstore mysqlstore sqlitestore)
+fi
+for mod in "${mods[@]}"; do
 	echo "--- $mod"
 	(
 		cd "$mod"

@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessions"
+	"github.com/sessionkit/sessions/internal/sqltest"
 	"github.com/sessionkit/sessions/mysqlstore"
 )
 
 // TestStatementsPerCall checks that every Store call is one statement.
 func TestStatementsPerCall(t *testing.T) {
 	var n atomic.Int64
-	db := openCounting(driverOf(), testDSN(t), &n)
+	db := sqltest.OpenCounting(driverOf(), testDSN(t), &n)
 	t.Cleanup(func() { db.Close() })
 	s := newStore(t, db, mysqlstore.WithSweepInterval(0))
 	id, tomb := "a1", "a2"
@@ -90,15 +91,16 @@ func TestCorruptRow(t *testing.T) {
 // TestDeadline checks that the expiry is capped at the record's
 // "__deadline" and that a delta past it gives ErrNotFound.
 func TestDeadline(t *testing.T) {
+	// The delta follows at once, far inside the 2 s before the deadline.
 	s := newStore(t, testDB(t))
-	deadline := []byte(strconv.FormatInt(time.Now().Add(300*time.Millisecond).UnixMilli(), 10))
+	deadline := []byte(strconv.FormatInt(time.Now().Add(2*time.Second).UnixMilli(), 10))
 	if err := s.Write(bg, "d", sessions.Change{Replace: true, Set: sessions.Record{"__deadline": deadline}}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Write(bg, "d", sessions.Change{Set: sessions.Record{"x": []byte("1")}}, time.Minute); err != nil {
 		t.Fatalf("a delta before the deadline gave %v", err)
 	}
-	time.Sleep(time.Second)
+	time.Sleep(2500 * time.Millisecond) // well past the deadline: lateness only waits longer
 	if _, err := s.Read(bg, "d"); !errors.Is(err, sessions.ErrNotFound) {
 		t.Errorf("Read past the record's deadline gave %v, want ErrNotFound: the expiry must be capped at __deadline", err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/sessionkit/sessions/internal/sqltest"
 	"github.com/sessionkit/sessions/mysqlstore"
 )
 
@@ -144,5 +145,5 @@ func TestFaultDatabaseRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	runRestartFault(t, store, m.crash, m.start)
+	sqltest.RunRestartFault(t, store, m.crash, m.start)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/sessionkit/sessions"
+	"github.com/sessionkit/sessions/internal/sqlrecord"
 )
 
 // maxTTL bounds every ttl, so that now plus ttl never overflows a BIGINT.
@@ -160,7 +161,11 @@ func (s *Store) Read(ctx context.Context, id string) (sessions.Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mysqlstore: read: %w", err)
 	}
-	return decodeObject(data)
+	rec, err := sqlrecord.DecodeObject(data)
+	if err != nil {
+		return nil, fmt.Errorf("mysqlstore: read: %w", err)
+	}
+	return rec, nil
 }
 
 // Exists reports whether a live record is stored under id.
@@ -179,12 +184,12 @@ func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
 // to a record past it gives sessions.ErrNotFound.
 func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl time.Duration) error {
 	ms := ttlMillis(ttl)
-	dl, keep := deadlineOf(ch)
+	dl, keep := sqlrecord.DeadlineOf(ch)
 	var state int64
 	var err error
 	switch {
 	case ch.Replace:
-		data := encodeObject(ch.Set)
+		data := sqlrecord.EncodeObject(ch.Set)
 		state, err = s.exec(ctx, s.replace, id, ms, dl, ms, data, data, ms, dl, ms)
 	case ch.IsTouch():
 		state, err = s.exec(ctx, s.touch, ms, ms, ms, ms, id)

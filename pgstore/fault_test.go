@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sessionkit/sessions/internal/sqltest"
 	"github.com/sessionkit/sessions/pgstore"
 )
 
@@ -124,5 +125,5 @@ func TestFaultDatabaseRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	runRestartFault(t, store, pg.crash, pg.start)
+	sqltest.RunRestartFault(t, store, pg.crash, pg.start)
 }

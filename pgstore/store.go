@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionkit/sessions"
+	"github.com/sessionkit/sessions/internal/sqlrecord"
 )
 
 // maxTTL bounds every ttl, so that now plus ttl never overflows a bigint.
@@ -92,7 +93,11 @@ func (s *Store) Read(ctx context.Context, id string) (sessions.Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: read: %w", err)
 	}
-	return decodeObject(data)
+	rec, err := sqlrecord.DecodeObject(data)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: read: %w", err)
+	}
+	return rec, nil
 }
 
 // Exists reports whether a live record is stored under id.
@@ -117,8 +122,8 @@ func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl ti
 	case ch.IsTouch():
 		return s.writeDelta(ctx, s.sql.touch, id, ms)
 	}
-	dl, keep := deadlineOf(ch)
-	set, del := encodeObject(ch.Set), encodeKeys(ch.Delete)
+	dl, keep := sqlrecord.DeadlineOf(ch)
+	set, del := sqlrecord.EncodeObject(ch.Set), encodeKeys(ch.Delete)
 	if ch.Create {
 		return s.writeCreate(ctx, id, ms, dl, set, del, keep)
 	}
@@ -126,9 +131,9 @@ func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl ti
 }
 
 func (s *Store) writeReplace(ctx context.Context, id string, ch sessions.Change, ms int64) error {
-	dl, _ := deadlineOf(ch)
+	dl, _ := sqlrecord.DeadlineOf(ch)
 	var one int
-	err := s.pool.QueryRow(ctx, s.sql.replace, id, ms, dl, encodeObject(ch.Set)).Scan(&one)
+	err := s.pool.QueryRow(ctx, s.sql.replace, id, ms, dl, sqlrecord.EncodeObject(ch.Set)).Scan(&one)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return sessions.ErrInvalidated
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessions"
+	"github.com/sessionkit/sessions/internal/sqltest"
 	"github.com/sessionkit/sessions/sqlitestore"
 )
 
@@ -17,7 +18,7 @@ import (
 func TestStatementsPerCall(t *testing.T) {
 	var n atomic.Int64
 	drv := memoryDB(t).Driver()
-	db := openCounting(drv, "file:"+randomName("count")+"?mode=memory&cache=shared", &n)
+	db := sqltest.OpenCounting(drv, "file:"+randomName("count")+"?mode=memory&cache=shared", &n)
 	db.SetMaxOpenConns(1)
 	t.Cleanup(func() { db.Close() })
 	s := newStore(t, db, sqlitestore.WithSweepInterval(0))
@@ -90,15 +91,16 @@ func TestCorruptRow(t *testing.T) {
 // TestDeadline checks that the expiry is capped at the record's
 // "__deadline" and that a delta past it gives ErrNotFound.
 func TestDeadline(t *testing.T) {
+	// The delta follows at once, far inside the 2 s before the deadline.
 	s := newStore(t, fileDB(t))
-	deadline := []byte(strconv.FormatInt(time.Now().Add(300*time.Millisecond).UnixMilli(), 10))
+	deadline := []byte(strconv.FormatInt(time.Now().Add(2*time.Second).UnixMilli(), 10))
 	if err := s.Write(bg, "d", sessions.Change{Replace: true, Set: sessions.Record{"__deadline": deadline}}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Write(bg, "d", sessions.Change{Set: sessions.Record{"x": []byte("1")}}, time.Minute); err != nil {
 		t.Fatalf("a delta before the deadline gave %v", err)
 	}
-	time.Sleep(time.Second)
+	time.Sleep(2500 * time.Millisecond) // well past the deadline: lateness only waits longer
 	if _, err := s.Read(bg, "d"); !errors.Is(err, sessions.ErrNotFound) {
 		t.Errorf("Read past the record's deadline gave %v, want ErrNotFound: the expiry must be capped at __deadline", err)
 	}

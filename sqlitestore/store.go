@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessions"
+	"github.com/sessionkit/sessions/internal/sqlrecord"
 )
 
 // maxTTL bounds every ttl, so that now plus ttl never overflows an integer.
@@ -139,7 +140,11 @@ func (s *Store) Read(ctx context.Context, id string) (sessions.Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: read: %w", err)
 	}
-	return decodeObject(data)
+	rec, err := sqlrecord.DecodeObject(data)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: read: %w", err)
+	}
+	return rec, nil
 }
 
 // Exists reports whether a live record is stored under id.
@@ -158,10 +163,10 @@ func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
 // record past it gives sessions.ErrNotFound.
 func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl time.Duration) error {
 	ms := ttlMillis(ttl)
-	dl, keep := deadlineOf(ch)
+	dl, keep := sqlrecord.DeadlineOf(ch)
 	switch {
 	case ch.Replace:
-		return s.writeUpsert(ctx, s.replace, id, ms, dl, encodeObject(ch.Set))
+		return s.writeUpsert(ctx, s.replace, id, ms, dl, sqlrecord.EncodeObject(ch.Set))
 	case ch.IsTouch():
 		return s.writeUpdate(ctx, s.touch, id, ms)
 	case ch.Create:

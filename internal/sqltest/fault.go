@@ -1,6 +1,9 @@
 //go:build unix
 
-package mysqlstore_test
+// Package sqltest holds the test harnesses the SQL stores share: a
+// statement-counting database/sql driver and a database-restart fault test.
+// It is internal: the stores' own tests use it.
+package sqltest
 
 import (
 	"io"
@@ -173,11 +176,11 @@ func (a *faultApp) runLoad(workers int, stop, restarted <-chan struct{}) (*loadR
 	return res, &wg
 }
 
-// runRestartFault crashes the database under load with stop, brings it back
+// RunRestartFault crashes the database under load with stop, brings it back
 // with start, and checks that no handler panics, that failures reach the
 // error handler, that service resumes, and that logouts answered 200 before
 // the crash still hold after it.
-func runRestartFault(t *testing.T, store sessions.Store, stop, start func()) {
+func RunRestartFault(t *testing.T, store sessions.Store, stop, start func()) {
 	a := newFaultApp(t, store)
 	early := a.mustSession("early")
 	a.mustLogout(early)

@@ -1,4 +1,4 @@
-package mysqlstore_test
+package sqltest
 
 import (
 	"context"
@@ -16,8 +16,8 @@ type countingConnector struct {
 	n   *atomic.Int64
 }
 
-// openCounting opens a database through drv that counts into n.
-func openCounting(drv driver.Driver, dsn string, n *atomic.Int64) *sql.DB {
+// OpenCounting opens a database through drv that counts into n.
+func OpenCounting(drv driver.Driver, dsn string, n *atomic.Int64) *sql.DB {
 	return sql.OpenDB(countingConnector{dsn: dsn, drv: drv, n: n})
 }
 

@@ -1,0 +1,138 @@
+// Package sqlrecord is the stored form of a session record that the SQL
+// stores share: a JSON object of strings, each key and value as it is when
+// it is plain text, else marked and base64-encoded.
+package sqlrecord
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/sessionkit/sessions"
+)
+
+// escapeMark starts a key or value that is stored base64-encoded. Text that
+// is valid UTF-8, holds no NUL and does not itself start with the mark is
+// stored as it is, so the column stays readable in a database shell; anything else
+// (binary values, keys with NUL or invalid UTF-8) is stored as the mark
+// followed by its standard base64 encoding. Plain text never starts with the
+// mark, so the two forms cannot collide and every key and value round-trips.
+const escapeMark = '~'
+
+// keyDeadline is the Manager's metadata key for the end of a session's
+// absolute lifetime, in decimal Unix milliseconds.
+const keyDeadline = "__deadline"
+
+// EncodeText returns s in its stored form.
+func EncodeText(s string) string {
+	if isPlain(s) {
+		return s
+	}
+	return string(escapeMark) + base64.StdEncoding.EncodeToString([]byte(s))
+}
+
+func isPlain(s string) bool {
+	return (s == "" || s[0] != escapeMark) && !strings.ContainsRune(s, 0) && utf8.ValidString(s)
+}
+
+// DecodeText reverses EncodeText.
+func DecodeText(s string) ([]byte, error) {
+	if s == "" || s[0] != escapeMark {
+		return []byte(s), nil
+	}
+	return base64.StdEncoding.DecodeString(s[1:])
+}
+
+// AppendJSONString appends s as a JSON string. s is always plain or
+// base64 (valid UTF-8, no NUL), so only quotes, backslashes and control
+// characters need escaping.
+func AppendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
+// EncodeObject returns the JSON object holding r in stored form.
+func EncodeObject(r sessions.Record) string {
+	b := make([]byte, 0, 64)
+	b = append(b, '{')
+	first := true
+	for k, v := range r {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = AppendJSONString(b, EncodeText(k))
+		b = append(b, ':')
+		b = AppendJSONString(b, EncodeText(string(v)))
+	}
+	return string(append(b, '}'))
+}
+
+// DecodeObject parses a stored JSON object back into a Record.
+func DecodeObject(data []byte) (sessions.Record, error) {
+	var m map[string]string
+	if err := json.Unmarshal(data, &m); err != nil || m == nil {
+		return nil, fmt.Errorf("data is not an object of strings: %w", sessions.ErrCorrupt)
+	}
+	r := make(sessions.Record, len(m))
+	for k, v := range m {
+		dk, err1 := DecodeText(k)
+		dv, err2 := DecodeText(v)
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("bad base64 in a key or value: %w", sessions.ErrCorrupt)
+		}
+		r[string(dk)] = dv
+	}
+	return r, nil
+}
+
+// DeadlineOf tells the database where the record's "__deadline" will come
+// from after ch: set is the value ch writes (when ch sets a readable one),
+// and keep reports that ch leaves the stored value as it is.
+func DeadlineOf(ch sessions.Change) (set *int64, keep bool) {
+	if v, ok := ch.Set[keyDeadline]; ok {
+		if ms, ok := ParseMillis(v); ok {
+			return &ms, false
+		}
+		return nil, false
+	}
+	if ch.Replace {
+		return nil, false
+	}
+	for _, k := range ch.Delete {
+		if k == keyDeadline {
+			return nil, false
+		}
+	}
+	return nil, true
+}
+
+// ParseMillis reads positive decimal Unix milliseconds, as the Manager
+// writes them.
+func ParseMillis(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 15 {
+		return 0, false
+	}
+	var ms int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		ms = ms*10 + int64(c-'0')
+	}
+	return ms, ms > 0
+}
