@@ -368,15 +368,10 @@ var errRedisBadID = errors.New("sessions: redis: id is empty or contains '{' or 
 
 // recordKey returns the key of id's record: <prefix>{<id>}.
 func (s *RedisStore) recordKey(id string) (string, error) {
-	if id == "" || strings.ContainsAny(id, "{}") {
+	if id == "" || strings.IndexByte(id, '{') >= 0 || strings.IndexByte(id, '}') >= 0 {
 		return "", errRedisBadID
 	}
-	b := make([]byte, 0, len(s.opts.prefix)+len(id)+2)
-	b = append(b, s.opts.prefix...)
-	b = append(b, '{')
-	b = append(b, id...)
-	b = append(b, '}')
-	return string(b), nil
+	return s.opts.prefix + "{" + id + "}", nil
 }
 
 // keys returns the record key and the earlier versions' tombstone key of id.

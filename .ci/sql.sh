@@ -100,3 +100,11 @@ done
 # The SQL benchmarks next to scs's stores, once each, on the same servers.
 echo "--- benchmarks (SQL smoke)"
 (cd benchmarks && go test -run '^$' -bench 'SQL' -benchtime 1x .)
+
+# The load test on each database, briefly, this library only: a real HTTP
+# server under 64 clients, and every acknowledged write read back (the
+# command exits 1 if one is lost or a request fails).
+for store in postgres mysql sqlite; do
+	echo "--- load test ($store)"
+	(cd benchmarks && go run ./cmd/load -store "$store" -libs ours -duration 2s -clients 32 -sessions 200)
+done

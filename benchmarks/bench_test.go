@@ -73,8 +73,16 @@ func BenchmarkRedis(b *testing.B) {
 // sent as EVALSHA like every write of a store that checks something first.
 var floorWriteScript = redis.NewScript(`redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1`)
 
+// floorHashWriteScript is the least that a write of some fields of a hash
+// does: HSET of the fields and PEXPIRE, with no check before them.
+var floorHashWriteScript = redis.NewScript(`redis.call('HSET', KEYS[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]) redis.call('PEXPIRE', KEYS[1], ARGV[1]) return 1`)
+
 // floorValue is about the size of a small session record.
 var floorValue = strings.Repeat("x", 96)
+
+// floorHash has the shape of the record that the session benchmarks read:
+// the Manager's three timestamps and one value.
+var floorHash = []any{"__created", "1796134673036", "__deadline", "1796221073036", "__touched", "1796134673036", "n", "6"}
 
 // BenchmarkBare is the floor of every scenario: the bare net/http handler,
 // which writes the same body, without any session library.
@@ -100,12 +108,22 @@ func BenchmarkRedisFloor(b *testing.B) {
 	if err := e.client.Set(ctx, key, floorValue, 0).Err(); err != nil {
 		b.Fatal(err)
 	}
-	if err := floorWriteScript.Load(ctx, e.client).Err(); err != nil {
+	hkey := e.prefix + "floor:" + "{h}"
+	if err := e.client.HSet(ctx, hkey, floorHash...).Err(); err != nil {
 		b.Fatal(err)
+	}
+	for _, s := range []*redis.Script{floorWriteScript, floorHashWriteScript} {
+		if err := s.Load(ctx, e.client).Err(); err != nil {
+			b.Fatal(err)
+		}
 	}
 	get := func(ctx context.Context) error { return e.client.Get(ctx, key).Err() }
 	write := func(ctx context.Context) error {
 		return floorWriteScript.EvalSha(ctx, e.client, []string{key}, floorValue, 1800000).Err()
+	}
+	hgetall := func(ctx context.Context) error { return e.client.HGetAll(ctx, hkey).Err() }
+	hwrite := func(ctx context.Context) error {
+		return floorHashWriteScript.EvalSha(ctx, e.client, []string{hkey}, 1800000, "__touched", "1796134673036", "n", "7").Err()
 	}
 	floors := []struct {
 		name string
@@ -115,6 +133,8 @@ func BenchmarkRedisFloor(b *testing.B) {
 		{"1EVALSHA", []func(context.Context) error{write}},
 		{"2", []func(context.Context) error{get, write}},
 		{"3", []func(context.Context) error{get, write, write}},
+		{"1HGETALL", []func(context.Context) error{hgetall}},
+		{"1EVALSHA-HASH", []func(context.Context) error{hwrite}},
 	}
 	for _, f := range floors {
 		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package benchmarks
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net/http"
 	"os"
@@ -62,11 +63,14 @@ func cookieHeader(id string) string {
 	return "theme=dark; " + kit.CookieName + "=" + id
 }
 
+// newClient returns a client whose requests arrive over HTTPS, as the
+// Secure cookies of every library need.
 func newClient(cookie string) *client {
-	r, err := http.NewRequest(http.MethodGet, "http://example.com/", nil)
+	r, err := http.NewRequest(http.MethodGet, "https://example.com/", nil)
 	if err != nil {
 		panic(err)
 	}
+	r.TLS = &tls.ConnectionState{HandshakeComplete: true}
 	if cookie != "" {
 		r.Header.Set("Cookie", cookie)
 	}

@@ -10,7 +10,9 @@
 # server and deletes only the keys it wrote. Settings, from the environment:
 #   COUNT=6 BENCHTIME=300ms LOAD_DURATION=20s OUT=results
 #   BENCH=. (a -test.bench pattern: '^BenchmarkRedis' re-measures Redis only)
-#   LOAD_STORES="redis memory" (the load tests to run; "" for none)
+#   LOAD_STORES="redis memory sqlite", with postgres and mysql added when
+#   SESSIONS_PG_DSN and SESSIONS_MYSQL_DSN are set (the load tests to run;
+#   "" for none). BenchmarkSQL also runs on the databases those name.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -19,7 +21,10 @@ BENCHTIME=${BENCHTIME:-300ms}
 LOAD_DURATION=${LOAD_DURATION:-20s}
 OUT=${OUT:-results}
 BENCH=${BENCH:-.}
-LOAD_STORES=${LOAD_STORES-redis memory}
+default_load="redis memory sqlite"
+[[ -n ${SESSIONS_PG_DSN:-} ]] && default_load+=" postgres"
+[[ -n ${SESSIONS_MYSQL_DSN:-} ]] && default_load+=" mysql"
+LOAD_STORES=${LOAD_STORES-$default_load}
 mkdir -p "$OUT"
 
 redis_pid=

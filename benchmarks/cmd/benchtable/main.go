@@ -40,7 +40,7 @@ var floorOf = map[string][]string{
 type result map[string]float64
 
 type key struct {
-	group string // Memory, Redis, Bare, RedisFloor
+	group string // Memory, Redis, Bare, RedisFloor, or SQL-<db>
 	sc    string // scenario, or the floor's rt
 	lib   string
 	run   string // serial or parallel
@@ -77,6 +77,8 @@ func parse(r io.Reader) (map[key]result, string, string) {
 				k.run = v
 			case "redis":
 				redis = v
+			case "db":
+				k.group = "SQL-" + v
 			}
 		}
 		if k.group == "Bare" {
@@ -189,7 +191,7 @@ func main() {
 	table(w, res, "Redis", redisLibs, runs, true)
 	fmt.Fprintf(w, "\nRaw go-redis floors (bare handler + the round trips alone, same client and server):\n\n")
 	fmt.Fprintf(w, "| floor | serial | parallel | B/op | allocs/op |\n|---|---:|---:|---:|---:|\n")
-	for _, rt := range []string{"1GET", "1EVALSHA", "2", "3"} {
+	for _, rt := range []string{"1GET", "1HGETALL", "1EVALSHA", "1EVALSHA-HASH", "2", "3"} {
 		s, ok := res[key{"RedisFloor", rt, "floor", "serial"}]
 		if !ok {
 			continue
@@ -199,6 +201,9 @@ func main() {
 	}
 
 	cpuTable(w, res, redisLibs, runs)
+	for _, db := range sqlDBs {
+		sqlTable(w, res, db, runs)
+	}
 
 	c := &checker{w: w}
 	fmt.Fprintf(w, "\n### Targets\n\n")
@@ -281,6 +286,9 @@ func main() {
 				c.check(o["allocs/op"] < s["allocs/op"], "Memory %s %s: ours %s allocs/op, scs %s; target fewer", sc, run, num(o["allocs/op"]), num(s["allocs/op"]))
 			}
 		}
+	}
+	for _, db := range sqlDBs {
+		checkSQL(c, res, db, runs)
 	}
 	fmt.Fprintf(w, "\n%d held, %d missed.\n", c.held, c.missed)
 	if c.missed > 0 {

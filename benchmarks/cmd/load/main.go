@@ -8,10 +8,17 @@
 // Run it from the benchmarks directory (a module of its own):
 //
 //	cd benchmarks && go run ./cmd/load -store redis -duration 20s
+//	cd benchmarks && go run ./cmd/load -store postgres -dsn postgres://127.0.0.1:5432/test
+//
+// -store is redis, memory, postgres, mysql or sqlite. On the SQL stores it
+// compares this library with scs's store for the same database, each on
+// tables of its own that it drops at the end (MySQL: a database of its
+// own); -dsn defaults to $SESSIONS_PG_DSN or $SESSIONS_MYSQL_DSN, and
+// SQLite runs on a temporary file.
 //
 // It only ever listens on and connects to loopback addresses and the Redis
-// given, stops by itself after the duration (and at most -max-requests
-// requests) per library, and deletes the Redis keys it wrote.
+// or database given, stops by itself after the duration (and at most
+// -max-requests requests) per library, and deletes what it wrote.
 package main
 
 import (
@@ -26,6 +33,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -40,6 +48,7 @@ import (
 type config struct {
 	store       string
 	redisAddr   string
+	dsn         string
 	duration    time.Duration
 	clients     int
 	sessions    int
@@ -56,7 +65,8 @@ func main() {
 	}
 	var cfg config
 	var libs string
-	flag.StringVar(&cfg.store, "store", "redis", "where sessions live: redis or memory")
+	flag.StringVar(&cfg.store, "store", "redis", "where sessions live: redis, memory, postgres, mysql or sqlite")
+	flag.StringVar(&cfg.dsn, "dsn", "", "database to use with -store postgres or mysql (default $SESSIONS_PG_DSN or $SESSIONS_MYSQL_DSN)")
 	flag.StringVar(&cfg.redisAddr, "redis", defaultAddr, "Redis address (default $REDIS_ADDR, else 127.0.0.1:6379)")
 	flag.DurationVar(&cfg.duration, "duration", 20*time.Second, "how long to drive each library")
 	flag.IntVar(&cfg.clients, "clients", 64, "concurrent keep-alive clients")
@@ -67,6 +77,9 @@ func main() {
 	flag.StringVar(&cfg.prefix, "prefix", fmt.Sprintf("sessionkit-load:%d:", os.Getpid()), "prefix of every Redis key written")
 	flag.Parse()
 	cfg.libs = strings.Split(libs, ",")
+	if cfg.dsn == "" {
+		cfg.dsn = os.Getenv(map[string]string{"postgres": "SESSIONS_PG_DSN", "mysql": "SESSIONS_MYSQL_DSN"}[cfg.store])
+	}
 	if err := cfg.check(); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(2)
@@ -81,7 +94,7 @@ func main() {
 
 	fmt.Println(cfg.header())
 	fmt.Println()
-	fmt.Println("| library | store | requests | req/s | p50 | p99 | errors | writes acked | writes lost | Redis round trips/req |")
+	fmt.Println("| library | store | requests | req/s | p50 | p99 | errors | writes acked | writes lost | store round trips/req |")
 	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	failed := false
 	var notes []string
@@ -115,8 +128,10 @@ func main() {
 
 func (c *config) check() error {
 	switch {
-	case c.store != "redis" && c.store != "memory":
-		return fmt.Errorf("-store %q: want redis or memory", c.store)
+	case !slices.Contains([]string{"redis", "memory", "postgres", "mysql", "sqlite"}, c.store):
+		return fmt.Errorf("-store %q: want redis, memory, postgres, mysql or sqlite", c.store)
+	case (c.store == "postgres" || c.store == "mysql") && c.dsn == "":
+		return fmt.Errorf("-store %s needs -dsn (or $SESSIONS_PG_DSN / $SESSIONS_MYSQL_DSN)", c.store)
 	case c.duration <= 0 || c.duration > time.Hour:
 		return fmt.Errorf("-duration %v: want more than 0 and at most 1h", c.duration)
 	case c.clients < 1 || c.clients > 4096:
@@ -138,13 +153,16 @@ func (c *config) check() error {
 
 func (c *config) header() string {
 	where := "in-process memory stores"
-	if c.store == "redis" {
+	switch c.store {
+	case "postgres", "mysql", "sqlite":
+		where = c.store + ", tables of their own for each library"
+	case "redis":
 		where = "Redis at " + c.redisAddr
 		if v := redisVersion(c.redisAddr); v != "" {
 			where += " (Redis " + v + ")"
 		}
 	}
-	return fmt.Sprintf("Load test: %s; %d keep-alive clients over %d sessions, %.0f%% writes (each a new key), %v per library; server and clients in one process, GOMAXPROCS=%d, %s.",
+	return fmt.Sprintf("Load test: %s; store round trips are Redis round trips, or SQL statements and the statements prepared for them; %d keep-alive clients over %d sessions, %.0f%% writes (each a new key), %v per library; server and clients in one process, GOMAXPROCS=%d, %s.",
 		where, c.clients, c.sessions, 100*c.writeRatio, c.duration, runtime.GOMAXPROCS(0), runtime.Version())
 }
 
@@ -173,7 +191,7 @@ type result struct {
 	errors      int64
 	firstErr    string
 	acked, lost int
-	cmds        int64 // Redis round trips during the load phase, -1 without Redis
+	cmds        int64 // store round trips during the load phase, -1 for a memory store
 	skip        string
 }
 
@@ -196,9 +214,13 @@ func fmtDur(d time.Duration) string {
 	}
 }
 
-// newLib sets up the library on the configured store.
-func newLib(ctx context.Context, cfg *config, name string) (lib *kit.Lib, counter *kit.Counter, cleanup func(), skip string, err error) {
-	if cfg.store == "memory" {
+// newLib sets up the library on the configured store. trips, when not nil,
+// counts the store's round trips.
+func newLib(ctx context.Context, cfg *config, name string) (lib *kit.Lib, trips func() int64, cleanup func(), skip string, err error) {
+	switch cfg.store {
+	case "postgres", "mysql", "sqlite":
+		return newSQLLib(ctx, cfg, name)
+	case "memory":
 		switch name {
 		case "ours":
 			lib = kit.OursMemory()
@@ -210,6 +232,7 @@ func newLib(ctx context.Context, cfg *config, name string) (lib *kit.Lib, counte
 		return lib, nil, lib.Close, "", nil
 	}
 	client, counter := kit.NewRedisClient(cfg.redisAddr, cfg.clients+16)
+	trips = counter.Trips
 	if err := client.Ping(ctx).Err(); err != nil {
 		client.Close()
 		return nil, nil, nil, "", fmt.Errorf("redis at %s: %w", cfg.redisAddr, err)
@@ -236,7 +259,36 @@ func newLib(ctx context.Context, cfg *config, name string) (lib *kit.Lib, counte
 		}
 		client.Close()
 	}
-	return lib, counter, cleanup, "", nil
+	return lib, trips, cleanup, "", nil
+}
+
+// newSQLLib sets up the library on a database of the configured kind, with
+// tables of its own.
+func newSQLLib(ctx context.Context, cfg *config, name string) (*kit.Lib, func() int64, func(), string, error) {
+	if name == "gorilla" {
+		return nil, nil, nil, "gorilla: skipped on -store " + cfg.store + ": gorilla/sessions ships no SQL store of its own.", nil
+	}
+	tag := fmt.Sprintf("sessionkit_load_%d_%s", os.Getpid(), name)
+	env, err := kit.OpenSQL(ctx, cfg.store, cfg.dsn, tag, cfg.clients+16)
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	lib, err := env.Lib(name)(ctx)
+	if err != nil {
+		env.Close()
+		return nil, nil, nil, "", err
+	}
+	env.Counter.Gate(lib)
+	cleanup := func() {
+		lib.Close()
+		if err := env.Close(); err != nil {
+			fmt.Fprintf(os.Stderr, "load: cleaning up %s: %v\n", cfg.store, err)
+		}
+	}
+	// A statement prepared while a request is in flight is a round trip of
+	// its own (scs's MySQL store prepares every statement it runs).
+	trips := func() int64 { return env.Counter.Stmts() + env.Counter.Preps() }
+	return lib, trips, cleanup, "", nil
 }
 
 // jar holds the current cookie of each session, as a browser would: a
@@ -269,7 +321,7 @@ func (w *worker) fail(format string, args ...any) {
 
 func runLib(cfg *config, name string) (*result, error) {
 	ctx := context.Background()
-	lib, counter, cleanup, skip, err := newLib(ctx, cfg, name)
+	lib, trips, cleanup, skip, err := newLib(ctx, cfg, name)
 	if err != nil {
 		return nil, err
 	}
@@ -323,8 +375,8 @@ func runLib(cfg *config, name string) (*result, error) {
 	workers := make([]*worker, cfg.clients)
 	var issued atomic.Int64
 	var cmds0 int64 = -1
-	if counter != nil {
-		cmds0 = counter.Trips()
+	if trips != nil {
+		cmds0 = trips()
 	}
 	start := time.Now()
 	deadline := start.Add(cfg.duration)
@@ -379,8 +431,8 @@ func runLib(cfg *config, name string) (*result, error) {
 	elapsed := time.Since(start)
 
 	res := &result{lib: name, store: lib.Store, elapsed: elapsed, cmds: -1}
-	if counter != nil {
-		res.cmds = counter.Trips() - cmds0
+	if trips != nil {
+		res.cmds = trips() - cmds0
 	}
 	var lat []time.Duration
 	want := make([]map[string]string, cfg.sessions)

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"fmt"
+	"io"
+)
+
+// sqlDBs are the databases of BenchmarkSQL, in the order of the tables.
+var sqlDBs = []string{"postgres", "mysql", "sqlite"}
+
+// sqlTargets are the scenarios whose statements and time are checked
+// against scs's.
+var sqlTargets = []string{"CookieRead", "CookieWrite", "NewSessionWrite", "Destroy"}
+
+// sqlTable prints, for one database, each scenario's time, allocations,
+// statements and prepared statements per request, ours and scs's, and the
+// ratio of the times.
+func sqlTable(w io.Writer, res map[key]result, db string, runs []string) {
+	group := "SQL-" + db
+	if _, ok := res[key{group, "CookieRead", "ours", "serial"}]; !ok {
+		return
+	}
+	fmt.Fprintf(w, "\n### SQL: %s\n\n", db)
+	fmt.Fprintf(w, "| scenario | run | ours ns/op | allocs | stmts | prep | scs ns/op | allocs | stmts | prep | ours/scs |\n")
+	fmt.Fprintf(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, sc := range scenarios {
+		for _, run := range runs {
+			o, s, ok := sqlPair(res, group, sc, run)
+			if !ok {
+				continue
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %.0f | %s | %s | %s | %.0f | %s | %s | %.2fx |\n", sc, run,
+				ns(o["ns/op"]), o["allocs/op"], num(o["stmts/op"]), num(o["prep/op"]),
+				ns(s["ns/op"]), s["allocs/op"], num(s["stmts/op"]), num(s["prep/op"]), o["ns/op"]/s["ns/op"])
+		}
+	}
+}
+
+// checkSQL checks the SQL targets on one database: never more statements
+// than scs; where both send one statement, at most 1.2x scs's time; where
+// scs sends more, faster.
+func checkSQL(c *checker, res map[key]result, db string, runs []string) {
+	group := "SQL-" + db
+	for _, sc := range sqlTargets {
+		for _, run := range runs {
+			o, s, ok := sqlPair(res, group, sc, run)
+			if !ok {
+				continue
+			}
+			c.check(o["stmts/op"] <= s["stmts/op"], "SQL %s %s %s: ours %s statements/op, scs %s", db, sc, run, num(o["stmts/op"]), num(s["stmts/op"]))
+			r := o["ns/op"] / s["ns/op"]
+			if s["stmts/op"] > o["stmts/op"] {
+				c.check(r < 1, "SQL %s %s %s: ours %s = %.2fx scs (%s), which sends more statements; target < 1x", db, sc, run, ns(o["ns/op"]), r, ns(s["ns/op"]))
+			} else {
+				c.check(r <= 1.2, "SQL %s %s %s: ours %s = %.2fx scs (%s), the same statements; target <= 1.2x", db, sc, run, ns(o["ns/op"]), r, ns(s["ns/op"]))
+			}
+		}
+	}
+}
+
+// sqlPair returns ours and scs's results of one scenario and run, and
+// whether both are there.
+func sqlPair(res map[key]result, group, sc, run string) (ours, scs result, ok bool) {
+	ours, ok1 := res[key{group, sc, "ours", run}]
+	scs, ok2 := res[key{group, sc, "scs", run}]
+	return ours, scs, ok1 && ok2
+}
