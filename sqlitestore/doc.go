@@ -35,10 +35,11 @@
 //
 // # Atomicity
 //
-// Every call is one prepared statement, which SQLite runs under its
-// database write lock: Write is an INSERT ... ON CONFLICT DO UPDATE
-// (Replace, Create) or an UPDATE (a delta, a touch) whose WHERE and CASE
-// clauses refuse a live tombstone, and RETURNING tells the outcome. A delta
+// Every call is one statement, which SQLite runs under its database write
+// lock: Write is an INSERT ... ON CONFLICT DO UPDATE (Replace, Create) or an
+// UPDATE (a delta, a touch) whose WHERE and CASE clauses refuse a live
+// tombstone; the count of changed rows (Replace, Create) or RETURNING (a
+// delta, a touch) tells the outcome. A delta
 // changes only its own keys, inside the database, with json_patch (a JSON
 // merge patch: set keys with their values, deleted keys with null). Remove
 // is one INSERT ... ON CONFLICT that turns the row into a tombstone, keeps a
@@ -60,8 +61,11 @@
 //
 // # Expiry
 //
-// Expiry is judged by SQLite's clock (unixepoch, the same for every use in
-// one statement), which is the process's clock. Every read checks
+// Expiry is judged by the process's clock, which is SQLite's: each
+// statement gets the time in Unix milliseconds as a parameter, the same for
+// every use in it (a parameter costs less than the clock expression, since
+// modernc.org/sqlite parses a statement again each time it runs it). Every
+// read checks
 // expires_at. A Write caps the expiry at the record's "__deadline" (the
 // Manager's absolute lifetime) and refuses a delta to a record past it as a
 // write to a missing record. A sweeper deletes expired rows every sweep

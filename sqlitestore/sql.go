@@ -1,6 +1,10 @@
 package sqlitestore
 
-import "strings"
+import (
+	"regexp"
+	"strconv"
+	"strings"
+)
 
 // Row states. A row is a live record (stateLive) or a tombstone; the two
 // tombstone states record whether the Remove that left it removed a live
@@ -11,9 +15,11 @@ const (
 	stateTomb    = 3 // tombstone left by a Remove that found no live record
 )
 
-// nowMS is the clock in Unix milliseconds. SQLite gives every use of 'now'
-// in one statement the same value.
-const nowMS = `CAST(unixepoch('subsec') * 1000 AS INTEGER)`
+// {N} in a statement is the clock in Unix milliseconds, bound from the
+// process's clock (see now): SQLite runs in this process, so its clock is
+// this machine's. Binding it spares the parse of an expression that every
+// statement repeats, which the driver pays on every run (it prepares a
+// statement each time it runs it).
 
 var ddl = []string{
 	`CREATE TABLE IF NOT EXISTS {T} (
@@ -37,7 +43,7 @@ const (
 VALUES (?1, 1, min({N} + ?2, coalesce(?3, {N} + ?2)), ?4)
 ON CONFLICT (id) DO UPDATE SET state = 1, expires_at = excluded.expires_at, data = excluded.data
 WHERE state = 1 OR expires_at <= {N}
-RETURNING 1`
+`
 
 	sqlCreate = `INSERT INTO {T} (id, state, expires_at, data)
 VALUES (?1, 1, min({N} + ?2, coalesce(?3, {N} + ?2)), json_patch('{}', ?4))
@@ -46,8 +52,7 @@ ON CONFLICT (id) DO UPDATE SET
 	data = CASE WHEN state = 1 AND expires_at > {N} THEN json_patch(data, ?4) ELSE excluded.data END,
 	expires_at = CASE WHEN state = 1 AND expires_at > {N} AND ?5
 		THEN min({N} + ?2, coalesce({DL}, {N} + ?2)) ELSE excluded.expires_at END
-WHERE state = 1 OR expires_at <= {N}
-RETURNING expires_at > {N}`
+WHERE state = 1 OR expires_at <= {N}`
 
 	// sqlDelta also matches a live tombstone, leaving it as it is, so that
 	// the statement tells a refused write from a missing record.
@@ -81,6 +86,22 @@ RETURNING state`
 )`
 )
 
-func replacer(table, index string) *strings.Replacer {
-	return strings.NewReplacer("{T}", `"`+table+`"`, "{I}", `"`+index+`"`, "{N}", nowMS, "{DL}", deadlineSQL)
+// paramRE matches a numbered parameter.
+var paramRE = regexp.MustCompile(`\?([0-9]+)`)
+
+// expander returns the function that fills in a statement's placeholders:
+// the table, the index, the deadline expression, and {N} as the parameter
+// after the statement's last one (?k+1 in a statement of ?1 to ?k), which
+// every call passes last.
+func expander(table, index string) func(string) string {
+	r := strings.NewReplacer("{T}", `"`+table+`"`, "{I}", `"`+index+`"`, "{DL}", deadlineSQL)
+	return func(q string) string {
+		q = r.Replace(q)
+		last := 0
+		for _, m := range paramRE.FindAllStringSubmatch(q, -1) {
+			n, _ := strconv.Atoi(m[1])
+			last = max(last, n)
+		}
+		return strings.ReplaceAll(q, "{N}", "?"+strconv.Itoa(last+1))
+	}
 }

@@ -61,15 +61,15 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{db: db, opts: o, writer: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
-	r := replacer(o.table, o.table+"_expires_at_idx")
+	expand := expander(o.table, o.table+"_expires_at_idx")
 	if o.createTable {
 		for _, q := range ddl {
-			if _, err := db.ExecContext(ctx, r.Replace(q)); err != nil {
+			if _, err := db.ExecContext(ctx, expand(q)); err != nil {
 				return nil, fmt.Errorf("sqlitestore: creating table %s: %w", o.table, err)
 			}
 		}
 	}
-	if err := s.prepare(ctx, r.Replace); err != nil {
+	if err := s.prepare(ctx, expand); err != nil {
 		s.closeStatements()
 		return nil, err
 	}
@@ -133,7 +133,7 @@ func (s *Store) Close() error {
 // that does not decode gives an error wrapping sessions.ErrCorrupt.
 func (s *Store) Read(ctx context.Context, id string) (sessions.Record, error) {
 	var data []byte
-	err := s.read.QueryRowContext(ctx, id).Scan(&data)
+	err := s.read.QueryRowContext(ctx, id, now()).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, sessions.ErrNotFound
 	}
@@ -150,7 +150,7 @@ func (s *Store) Read(ctx context.Context, id string) (sessions.Record, error) {
 // Exists reports whether a live record is stored under id.
 func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
 	var ok bool
-	if err := s.exists.QueryRowContext(ctx, id).Scan(&ok); err != nil {
+	if err := s.exists.QueryRowContext(ctx, id, now()).Scan(&ok); err != nil {
 		return false, fmt.Errorf("sqlitestore: exists: %w", err)
 	}
 	return ok, nil
@@ -175,16 +175,20 @@ func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl ti
 	return s.writeUpdate(ctx, s.delta, id, ms, dl, encodePatch(ch.Set, ch.Delete), keep)
 }
 
-// writeUpsert runs sqlReplace or sqlCreate, which return no row when a live
-// tombstone refuses them.
+// writeUpsert runs sqlReplace or sqlCreate, which change no row when a live
+// tombstone refuses them. They have no RETURNING clause: SQLite compiles
+// one into a trigger, on every run of the statement.
 func (s *Store) writeUpsert(ctx context.Context, stmt *sql.Stmt, args ...any) error {
-	var ignored bool
-	err := s.queryWrite(ctx, stmt, args, &ignored)
-	if errors.Is(err, sql.ErrNoRows) {
-		return sessions.ErrInvalidated
-	}
+	res, err := s.execWrite(ctx, stmt, args...)
 	if err != nil {
 		return fmt.Errorf("sqlitestore: write: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlitestore: write: %w", err)
+	}
+	if n == 0 {
+		return sessions.ErrInvalidated
 	}
 	return nil
 }
@@ -223,25 +227,42 @@ func (s *Store) Remove(ctx context.Context, id string, ttl time.Duration) error 
 	return nil
 }
 
-// queryWrite runs a write statement that returns one row, in its turn.
-func (s *Store) queryWrite(ctx context.Context, stmt *sql.Stmt, args []any, dest ...any) error {
-	select {
-	case s.writer <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-s.writer }()
-	return stmt.QueryRowContext(ctx, args...).Scan(dest...)
-}
+// now is the statements' clock, {N}: the argument after the others.
+func now() int64 { return time.Now().UnixMilli() }
 
-func (s *Store) sweepBatch(ctx context.Context) (sql.Result, error) {
+// turn waits for the store's turn to write; the caller calls the function
+// it returns when its write is done.
+func (s *Store) turn(ctx context.Context) (func(), error) {
 	select {
 	case s.writer <- struct{}{}:
+		return func() { <-s.writer }, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	defer func() { <-s.writer }()
-	return s.sweep.ExecContext(ctx, s.opts.sweepBatch)
+}
+
+// queryWrite runs a write statement that returns one row, in its turn.
+func (s *Store) queryWrite(ctx context.Context, stmt *sql.Stmt, args []any, dest ...any) error {
+	done, err := s.turn(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return stmt.QueryRowContext(ctx, append(args, now())...).Scan(dest...)
+}
+
+// execWrite runs a write statement that returns no row, in its turn.
+func (s *Store) execWrite(ctx context.Context, stmt *sql.Stmt, args ...any) (sql.Result, error) {
+	done, err := s.turn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return stmt.ExecContext(ctx, append(args, now())...)
+}
+
+func (s *Store) sweepBatch(ctx context.Context) (sql.Result, error) {
+	return s.execWrite(ctx, s.sweep, s.opts.sweepBatch)
 }
 
 // ttlMillis converts ttl to whole milliseconds, bounded by maxTTL.
