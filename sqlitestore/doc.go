@@ -59,6 +59,14 @@
 // handler retries by sleeping, which under a steady stream of writes can
 // starve one of them for seconds. Reads are not queued.
 //
+// A call gives up with the context's error when its context ends before
+// its statement starts, or while it waits for its turn to write; once its
+// statement has started, it runs to its end. Each statement touches one row
+// (a sweep, one bounded batch), and the busy timeout bounds its wait for a
+// lock that another process holds; watching the context during the
+// statement would cost database/sql and the driver a goroutine each, per
+// statement, which is a quarter of a write's CPU.
+//
 // # Expiry
 //
 // Expiry is judged by the process's clock, which is SQLite's: each

@@ -132,8 +132,12 @@ func (s *Store) Close() error {
 // Read returns the live record under id, or sessions.ErrNotFound. A row
 // that does not decode gives an error wrapping sessions.ErrCorrupt.
 func (s *Store) Read(ctx context.Context, id string) (sessions.Record, error) {
+	run, err := detach(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var data []byte
-	err := s.read.QueryRowContext(ctx, id, now()).Scan(&data)
+	err = s.read.QueryRowContext(run, id, now()).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, sessions.ErrNotFound
 	}
@@ -149,8 +153,12 @@ func (s *Store) Read(ctx context.Context, id string) (sessions.Record, error) {
 
 // Exists reports whether a live record is stored under id.
 func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
+	run, err := detach(ctx)
+	if err != nil {
+		return false, err
+	}
 	var ok bool
-	if err := s.exists.QueryRowContext(ctx, id, now()).Scan(&ok); err != nil {
+	if err := s.exists.QueryRowContext(run, id, now()).Scan(&ok); err != nil {
 		return false, fmt.Errorf("sqlitestore: exists: %w", err)
 	}
 	return ok, nil
@@ -230,35 +238,59 @@ func (s *Store) Remove(ctx context.Context, id string, ttl time.Duration) error 
 // now is the statements' clock, {N}: the argument after the others.
 func now() int64 { return time.Now().UnixMilli() }
 
-// turn waits for the store's turn to write; the caller calls the function
-// it returns when its write is done.
-func (s *Store) turn(ctx context.Context) (func(), error) {
+// detach returns the context a statement runs with: ctx's values, without
+// its deadline or cancellation, once ctx is checked. A call gives up when
+// ctx ends before its statement starts, or while it waits for its turn to
+// write; a statement that has started runs to its end. Each touches one row
+// (a sweep, one bounded batch), and SQLite's busy timeout bounds its wait
+// for a lock another process holds. Watching ctx during the statement would
+// cost database/sql and the driver a goroutine each, per statement: a
+// quarter of a write's CPU.
+func detach(ctx context.Context) (context.Context, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return context.WithoutCancel(ctx), nil
+}
+
+// turn waits for the store's turn to write and returns the context to run
+// its statement with (see detach); the caller calls the function it
+// returns when its write is done.
+func (s *Store) turn(ctx context.Context) (context.Context, func(), error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
 	select {
 	case s.writer <- struct{}{}:
-		return func() { <-s.writer }, nil
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, nil, ctx.Err()
 	}
+	run, err := detach(ctx)
+	if err != nil {
+		<-s.writer
+		return nil, nil, err
+	}
+	return run, func() { <-s.writer }, nil
 }
 
 // queryWrite runs a write statement that returns one row, in its turn.
 func (s *Store) queryWrite(ctx context.Context, stmt *sql.Stmt, args []any, dest ...any) error {
-	done, err := s.turn(ctx)
+	run, done, err := s.turn(ctx)
 	if err != nil {
 		return err
 	}
 	defer done()
-	return stmt.QueryRowContext(ctx, append(args, now())...).Scan(dest...)
+	return stmt.QueryRowContext(run, append(args, now())...).Scan(dest...)
 }
 
 // execWrite runs a write statement that returns no row, in its turn.
 func (s *Store) execWrite(ctx context.Context, stmt *sql.Stmt, args ...any) (sql.Result, error) {
-	done, err := s.turn(ctx)
+	run, done, err := s.turn(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	return stmt.ExecContext(ctx, append(args, now())...)
+	return stmt.ExecContext(run, append(args, now())...)
 }
 
 func (s *Store) sweepBatch(ctx context.Context) (sql.Result, error) {
