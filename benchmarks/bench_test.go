@@ -2,10 +2,13 @@ package benchmarks
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -100,7 +103,11 @@ func BenchmarkBare(b *testing.B) {
 // bare handler plus the raw go-redis round trips a scenario needs, on the
 // same client and server. 1GET is one GET (a read), 1EVALSHA one scripted
 // SET with an expiry (a write), 2 is both (a read and a write), 3 is a
-// GET and two EVALSHAs.
+// GET and two EVALSHAs. 1HGETALL and 1EVALSHA-HASH are the read and the
+// unchecked write of a hash shaped like a session record. 1HGETALL-ID is
+// the least that a read of this design does: the session cookie parsed, its
+// ID hashed into the key (SHA-256), the call bounded by a timeout that a
+// client hang-up does not cancel, and the HGETALL.
 func BenchmarkRedisFloor(b *testing.B) {
 	e := getRedis(b)
 	ctx := context.Background()
@@ -109,37 +116,58 @@ func BenchmarkRedisFloor(b *testing.B) {
 		b.Fatal(err)
 	}
 	hkey := e.prefix + "floor:" + "{h}"
-	if err := e.client.HSet(ctx, hkey, floorHash...).Err(); err != nil {
-		b.Fatal(err)
+	idKey := func(id string) string {
+		sum := sha256.Sum256([]byte(id))
+		return e.prefix + "floor:{" + hex.EncodeToString(sum[:]) + "}"
+	}
+	for _, k := range []string{hkey, idKey(floorID)} {
+		if err := e.client.HSet(ctx, k, floorHash...).Err(); err != nil {
+			b.Fatal(err)
+		}
 	}
 	for _, s := range []*redis.Script{floorWriteScript, floorHashWriteScript} {
 		if err := s.Load(ctx, e.client).Err(); err != nil {
 			b.Fatal(err)
 		}
 	}
-	get := func(ctx context.Context) error { return e.client.Get(ctx, key).Err() }
-	write := func(ctx context.Context) error {
-		return floorWriteScript.EvalSha(ctx, e.client, []string{key}, floorValue, 1800000).Err()
+	get := func(r *http.Request) error { return e.client.Get(r.Context(), key).Err() }
+	write := func(r *http.Request) error {
+		return floorWriteScript.EvalSha(r.Context(), e.client, []string{key}, floorValue, 1800000).Err()
 	}
-	hgetall := func(ctx context.Context) error { return e.client.HGetAll(ctx, hkey).Err() }
-	hwrite := func(ctx context.Context) error {
-		return floorHashWriteScript.EvalSha(ctx, e.client, []string{hkey}, 1800000, "__touched", "1796134673036", "n", "7").Err()
+	hgetall := func(r *http.Request) error { return e.client.HGetAll(r.Context(), hkey).Err() }
+	hwrite := func(r *http.Request) error {
+		return floorHashWriteScript.EvalSha(r.Context(), e.client, []string{hkey}, 1800000, "__touched", "1796134673036", "n", "7").Err()
+	}
+	idRead := func(r *http.Request) error {
+		c, err := r.Cookie(kit.CookieName)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
+		defer cancel()
+		rec, err := e.client.HGetAll(ctx, idKey(c.Value)).Result()
+		if err == nil && rec["n"] == "" {
+			err = fmt.Errorf("floor: no record under the cookie's ID")
+		}
+		return err
 	}
 	floors := []struct {
-		name string
-		ops  []func(context.Context) error
+		name   string
+		cookie cookieMode
+		ops    []func(*http.Request) error
 	}{
-		{"1GET", []func(context.Context) error{get}},
-		{"1EVALSHA", []func(context.Context) error{write}},
-		{"2", []func(context.Context) error{get, write}},
-		{"3", []func(context.Context) error{get, write, write}},
-		{"1HGETALL", []func(context.Context) error{hgetall}},
-		{"1EVALSHA-HASH", []func(context.Context) error{hwrite}},
+		{"1GET", noCookie, []func(*http.Request) error{get}},
+		{"1EVALSHA", noCookie, []func(*http.Request) error{write}},
+		{"2", noCookie, []func(*http.Request) error{get, write}},
+		{"3", noCookie, []func(*http.Request) error{get, write, write}},
+		{"1HGETALL", noCookie, []func(*http.Request) error{hgetall}},
+		{"1EVALSHA-HASH", noCookie, []func(*http.Request) error{hwrite}},
+		{"1HGETALL-ID", floorCookie, []func(*http.Request) error{idRead}},
 	}
 	for _, f := range floors {
 		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			for _, op := range f.ops {
-				if err := op(r.Context()); err != nil {
+				if err := op(r); err != nil {
 					http.Error(w, err.Error(), http.StatusInternalServerError)
 					return
 				}
@@ -149,7 +177,9 @@ func BenchmarkRedisFloor(b *testing.B) {
 		lib := kit.Custom("floor", "redis", map[kit.Op]http.Handler{kit.Untouched: h})
 		for _, mode := range modes() {
 			b.Run(fmt.Sprintf("redis=%s/rt=%s/run=%s", e.label, f.name, mode), func(b *testing.B) {
-				run(b, benchCase{lib: lib, sc: floorScenario, redis: e, parallelism: redisParallelism}, mode == "parallel")
+				sc := floorScenario
+				sc.cookie = f.cookie
+				run(b, benchCase{lib: lib, sc: sc, redis: e, parallelism: redisParallelism}, mode == "parallel")
 			})
 		}
 	}

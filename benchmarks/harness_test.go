@@ -150,10 +150,15 @@ func dump(b *testing.B, lib *kit.Lib, cookie string) map[string]string {
 type cookieMode int
 
 const (
-	noCookie   cookieMode = iota
-	sharedLive            // a live session, the same for every request of a goroutine
-	freshLive             // a live session of its own for every request (Destroy, Renew)
+	noCookie    cookieMode = iota
+	sharedLive             // a live session, the same for every request of a goroutine
+	freshLive              // a live session of its own for every request (Destroy, Renew)
+	floorCookie            // the cookie of floorID, which no library issued
 )
+
+// floorID is the session ID in the requests of the floors that read a
+// session's record.
+const floorID = "floor-session-id-0123456789abcdefghijklmnop"
 
 // scenario is one kind of request.
 type scenario struct {
@@ -328,6 +333,8 @@ func run(b *testing.B, c benchCase, parallel bool) {
 			return newClient(shared[int(nextShared.Add(1)-1)%len(shared)])
 		case freshLive:
 			return newClient(cookieHeader("placeholder"))
+		case floorCookie:
+			return newClient(cookieHeader(floorID))
 		}
 		return newClient("")
 	}

@@ -191,7 +191,7 @@ func main() {
 	table(w, res, "Redis", redisLibs, runs, true)
 	fmt.Fprintf(w, "\nRaw go-redis floors (bare handler + the round trips alone, same client and server):\n\n")
 	fmt.Fprintf(w, "| floor | serial | parallel | B/op | allocs/op |\n|---|---:|---:|---:|---:|\n")
-	for _, rt := range []string{"1GET", "1HGETALL", "1EVALSHA", "1EVALSHA-HASH", "2", "3"} {
+	for _, rt := range []string{"1GET", "1HGETALL", "1HGETALL-ID", "1EVALSHA", "1EVALSHA-HASH", "2", "3"} {
 		s, ok := res[key{"RedisFloor", rt, "floor", "serial"}]
 		if !ok {
 			continue
@@ -200,6 +200,7 @@ func main() {
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", rt, ns(s["ns/op"]), ns(p["ns/op"]), num(s["B/op"]), num(s["allocs/op"]))
 	}
 
+	designFloor(w, res, runs)
 	cpuTable(w, res, redisLibs, runs)
 	for _, db := range sqlDBs {
 		sqlTable(w, res, db, runs)
@@ -224,19 +225,23 @@ func main() {
 			if !ok {
 				continue
 			}
-			worst := ""
-			for _, l := range redisLibs[1:] {
-				if r, ok := get("Redis", sc, l, run); ok && o["rtt/op"] > r["rtt/op"] {
-					worst += fmt.Sprintf(" %s %s", l, num(r["rtt/op"]))
-				}
+			// A Renew writes the successor record before it removes the
+			// old ID, which is what keeps it from undoing a concurrent
+			// logout: one round trip more than a Renew without it.
+			allowed, why := 0.0, ""
+			if sc == "Renew" {
+				allowed, why = 1, " (at most one more: the successor record)"
 			}
-			others := ""
+			worst, others := "", ""
 			for _, l := range redisLibs[1:] {
 				if r, ok := get("Redis", sc, l, run); ok {
 					others += fmt.Sprintf(", %s %s", l, num(r["rtt/op"]))
+					if o["rtt/op"] > r["rtt/op"]+allowed {
+						worst += " " + l
+					}
 				}
 			}
-			c.check(worst == "", "Redis %s %s: ours %s round trips/op%s", sc, run, num(o["rtt/op"]), others)
+			c.check(worst == "", "Redis %s %s: ours %s round trips/op%s%s", sc, run, num(o["rtt/op"]), others, why)
 		}
 	}
 	for _, run := range runs {
@@ -370,5 +375,20 @@ func cpuTable(w io.Writer, res map[key]result, libs, runs []string) {
 	if s, ok := res[key{"RedisFloor", "1GET", "floor", "parallel"}]; ok {
 		e := res[key{"RedisFloor", "1EVALSHA", "floor", "parallel"}]
 		fmt.Fprintf(w, "\nFloors, parallel: 1GET %.2f / %.1f, 1EVALSHA %.2f / %.1f.\n", s["redis-us/op"], s["redis-cpu-us/op"], e["redis-us/op"], e["redis-cpu-us/op"])
+	}
+}
+
+// designFloor prints the read against its floors: one GET, and the least
+// that a read of this design does (1HGETALL-ID).
+func designFloor(w io.Writer, res map[key]result, runs []string) {
+	for _, run := range runs {
+		o, ok1 := res[key{"Redis", "CookieRead", "ours", run}]
+		d, ok2 := res[key{"RedisFloor", "1HGETALL-ID", "floor", run}]
+		g, ok3 := res[key{"RedisFloor", "1GET", "floor", run}]
+		if !ok1 || !ok2 || !ok3 {
+			continue
+		}
+		fmt.Fprintf(w, "\nCookieRead %s: ours %s = %.2fx the 1HGETALL-ID floor (%s), which is itself %.2fx the 1GET floor (%s).\n",
+			run, ns(o["ns/op"]), o["ns/op"]/d["ns/op"], ns(d["ns/op"]), d["ns/op"]/g["ns/op"], ns(g["ns/op"]))
 	}
 }
