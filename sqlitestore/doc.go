@@ -60,8 +60,8 @@
 // starve one of them for seconds. Reads are not queued.
 //
 // A call gives up with the context's error when its context ends before
-// its statement starts, or while it waits for its turn to write; once its
-// statement has started, it runs to its end. Each statement touches one row
+// its statement starts: while it waits for a connection of the pool or for
+// its turn to write. Once its statement has started, it runs to its end. Each statement touches one row
 // (a sweep, one bounded batch), and the busy timeout bounds its wait for a
 // lock that another process holds; watching the context during the
 // statement would cost database/sql and the driver a goroutine each, per
@@ -69,11 +69,9 @@
 //
 // # Expiry
 //
-// Expiry is judged by the process's clock, which is SQLite's: each
-// statement gets the time in Unix milliseconds as a parameter, the same for
-// every use in it (a parameter costs less than the clock expression, since
-// modernc.org/sqlite parses a statement again each time it runs it). Every
-// read checks
+// Expiry is judged by SQLite's clock (unixepoch, read when the statement
+// runs, under the write lock, the same for every use in one statement),
+// which is the process's clock. Every read checks
 // expires_at. A Write caps the expiry at the record's "__deadline" (the
 // Manager's absolute lifetime) and refuses a delta to a record past it as a
 // write to a missing record. A sweeper deletes expired rows every sweep

@@ -1,10 +1,6 @@
 package sqlitestore
 
-import (
-	"regexp"
-	"strconv"
-	"strings"
-)
+import "strings"
 
 // Row states. A row is a live record (stateLive) or a tombstone; the two
 // tombstone states record whether the Remove that left it removed a live
@@ -15,11 +11,10 @@ const (
 	stateTomb    = 3 // tombstone left by a Remove that found no live record
 )
 
-// {N} in a statement is the clock in Unix milliseconds, bound from the
-// process's clock (see now): SQLite runs in this process, so its clock is
-// this machine's. Binding it spares the parse of an expression that every
-// statement repeats, which the driver pays on every run (it prepares a
-// statement each time it runs it).
+// nowMS is the clock in Unix milliseconds. SQLite gives every use of 'now'
+// in one statement the same value, read when the statement runs: after it
+// has the write lock, so that expiry follows the order of the writes.
+const nowMS = `CAST(unixepoch('subsec') * 1000 AS INTEGER)`
 
 var ddl = []string{
 	`CREATE TABLE IF NOT EXISTS {T} (
@@ -86,22 +81,19 @@ RETURNING state`
 )`
 )
 
-// paramRE matches a numbered parameter.
-var paramRE = regexp.MustCompile(`\?([0-9]+)`)
+// statements are the Store's statements, for one table.
+type statements struct {
+	replace, create, delta, touch, remove, read, exists, sweep string
+}
 
-// expander returns the function that fills in a statement's placeholders:
-// the table, the index, the deadline expression, and {N} as the parameter
-// after the statement's last one (?k+1 in a statement of ?1 to ?k), which
-// every call passes last.
-func expander(table, index string) func(string) string {
-	r := strings.NewReplacer("{T}", `"`+table+`"`, "{I}", `"`+index+`"`, "{DL}", deadlineSQL)
-	return func(q string) string {
-		q = r.Replace(q)
-		last := 0
-		for _, m := range paramRE.FindAllStringSubmatch(q, -1) {
-			n, _ := strconv.Atoi(m[1])
-			last = max(last, n)
-		}
-		return strings.ReplaceAll(q, "{N}", "?"+strconv.Itoa(last+1))
+func buildStatements(table, index string) (statements, []string) {
+	r := strings.NewReplacer("{T}", `"`+table+`"`, "{I}", `"`+index+`"`, "{N}", nowMS, "{DL}", deadlineSQL)
+	ddlOut := make([]string, len(ddl))
+	for i, q := range ddl {
+		ddlOut[i] = r.Replace(q)
 	}
+	return statements{
+		replace: r.Replace(sqlReplace), create: r.Replace(sqlCreate), delta: r.Replace(sqlDelta), touch: r.Replace(sqlTouch),
+		remove: r.Replace(sqlRemove), read: r.Replace(sqlRead), exists: r.Replace(sqlExists), sweep: r.Replace(sqlSweep),
+	}, ddlOut
 }

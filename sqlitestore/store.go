@@ -22,7 +22,7 @@ type Store struct {
 	db   *sql.DB
 	opts options
 
-	replace, create, delta, touch, remove, read, exists, sweep *sql.Stmt
+	sql statements
 
 	// writer admits one write statement of this process at a time. SQLite
 	// runs one writer at a time anyway, and its busy handler retries by
@@ -61,16 +61,16 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{db: db, opts: o, writer: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
-	expand := expander(o.table, o.table+"_expires_at_idx")
+	stmts, ddl := buildStatements(o.table, o.table+"_expires_at_idx")
+	s.sql = stmts
 	if o.createTable {
 		for _, q := range ddl {
-			if _, err := db.ExecContext(ctx, expand(q)); err != nil {
+			if _, err := db.ExecContext(ctx, q); err != nil {
 				return nil, fmt.Errorf("sqlitestore: creating table %s: %w", o.table, err)
 			}
 		}
 	}
-	if err := s.prepare(ctx, expand); err != nil {
-		s.closeStatements()
+	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
 	go s.sweepLoop()
@@ -92,39 +92,29 @@ func checkBusyTimeout(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-func (s *Store) prepare(ctx context.Context, expand func(string) string) error {
-	for _, p := range []struct {
-		stmt  **sql.Stmt
-		query string
-	}{
-		{&s.replace, sqlReplace}, {&s.create, sqlCreate}, {&s.delta, sqlDelta}, {&s.touch, sqlTouch},
-		{&s.remove, sqlRemove}, {&s.read, sqlRead}, {&s.exists, sqlExists}, {&s.sweep, sqlSweep},
-	} {
-		stmt, err := s.db.PrepareContext(ctx, expand(p.query))
+// check prepares each statement once, so that a table the statements do
+// not fit fails New rather than the first request. The driver prepares a
+// statement each time it runs it, so a prepared statement kept for later
+// would save nothing.
+func (s *Store) check(ctx context.Context) error {
+	q := s.sql
+	for _, query := range []string{q.replace, q.create, q.delta, q.touch, q.remove, q.read, q.exists, q.sweep} {
+		stmt, err := s.db.PrepareContext(ctx, query)
 		if err != nil {
 			return fmt.Errorf("sqlitestore: preparing statements: %w", err)
 		}
-		*p.stmt = stmt
+		stmt.Close()
 	}
 	return nil
 }
 
-func (s *Store) closeStatements() {
-	for _, st := range []*sql.Stmt{s.replace, s.create, s.delta, s.touch, s.remove, s.read, s.exists, s.sweep} {
-		if st != nil {
-			st.Close()
-		}
-	}
-}
-
-// Close stops the sweeper, waits for a sweep in progress to end, and
-// releases the prepared statements: the Store must not be used after it. It
-// always returns nil and may be called more than once.
+// Close stops the sweeper and waits for a sweep in progress to end. It
+// always returns nil and may be called more than once; the Store's other
+// methods keep working after it.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		<-s.done
-		s.closeStatements()
 	})
 	return nil
 }
@@ -132,12 +122,13 @@ func (s *Store) Close() error {
 // Read returns the live record under id, or sessions.ErrNotFound. A row
 // that does not decode gives an error wrapping sessions.ErrCorrupt.
 func (s *Store) Read(ctx context.Context, id string) (sessions.Record, error) {
-	run, err := detach(ctx)
+	conn, run, err := s.conn(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sqlitestore: read: %w", err)
 	}
+	defer conn.Close()
 	var data []byte
-	err = s.read.QueryRowContext(run, id, now()).Scan(&data)
+	err = conn.QueryRowContext(run, s.sql.read, id).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, sessions.ErrNotFound
 	}
@@ -153,12 +144,13 @@ func (s *Store) Read(ctx context.Context, id string) (sessions.Record, error) {
 
 // Exists reports whether a live record is stored under id.
 func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
-	run, err := detach(ctx)
+	conn, run, err := s.conn(ctx)
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("sqlitestore: exists: %w", err)
 	}
+	defer conn.Close()
 	var ok bool
-	if err := s.exists.QueryRowContext(run, id, now()).Scan(&ok); err != nil {
+	if err := conn.QueryRowContext(run, s.sql.exists, id).Scan(&ok); err != nil {
 		return false, fmt.Errorf("sqlitestore: exists: %w", err)
 	}
 	return ok, nil
@@ -174,20 +166,20 @@ func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl ti
 	dl, keep := sqlrecord.DeadlineOf(ch)
 	switch {
 	case ch.Replace:
-		return s.writeUpsert(ctx, s.replace, id, ms, dl, sqlrecord.EncodeObject(ch.Set))
+		return s.writeUpsert(ctx, s.sql.replace, id, ms, dl, sqlrecord.EncodeObject(ch.Set))
 	case ch.IsTouch():
-		return s.writeUpdate(ctx, s.touch, id, ms)
+		return s.writeUpdate(ctx, s.sql.touch, id, ms)
 	case ch.Create:
-		return s.writeUpsert(ctx, s.create, id, ms, dl, encodePatch(ch.Set, ch.Delete), keep)
+		return s.writeUpsert(ctx, s.sql.create, id, ms, dl, encodePatch(ch.Set, ch.Delete), keep)
 	}
-	return s.writeUpdate(ctx, s.delta, id, ms, dl, encodePatch(ch.Set, ch.Delete), keep)
+	return s.writeUpdate(ctx, s.sql.delta, id, ms, dl, encodePatch(ch.Set, ch.Delete), keep)
 }
 
 // writeUpsert runs sqlReplace or sqlCreate, which change no row when a live
 // tombstone refuses them. They have no RETURNING clause: SQLite compiles
 // one into a trigger, on every run of the statement.
-func (s *Store) writeUpsert(ctx context.Context, stmt *sql.Stmt, args ...any) error {
-	res, err := s.execWrite(ctx, stmt, args...)
+func (s *Store) writeUpsert(ctx context.Context, query string, args ...any) error {
+	res, err := s.execWrite(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("sqlitestore: write: %w", err)
 	}
@@ -202,10 +194,10 @@ func (s *Store) writeUpsert(ctx context.Context, stmt *sql.Stmt, args ...any) er
 }
 
 // writeUpdate runs sqlDelta or sqlTouch, which never create a row.
-func (s *Store) writeUpdate(ctx context.Context, stmt *sql.Stmt, args ...any) error {
+func (s *Store) writeUpdate(ctx context.Context, query string, args ...any) error {
 	var state int
 	var live bool
-	err := s.queryWrite(ctx, stmt, args, &state, &live)
+	err := s.queryWrite(ctx, query, args, &state, &live)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return sessions.ErrNotFound
@@ -226,7 +218,7 @@ func (s *Store) writeUpdate(ctx context.Context, stmt *sql.Stmt, args ...any) er
 // of one live record, exactly one returns nil.
 func (s *Store) Remove(ctx context.Context, id string, ttl time.Duration) error {
 	var state int
-	if err := s.queryWrite(ctx, s.remove, []any{id, ttlMillis(ttl)}, &state); err != nil {
+	if err := s.queryWrite(ctx, s.sql.remove, []any{id, ttlMillis(ttl)}, &state); err != nil {
 		return fmt.Errorf("sqlitestore: remove: %w", err)
 	}
 	if state != stateRemoved {
@@ -235,66 +227,69 @@ func (s *Store) Remove(ctx context.Context, id string, ttl time.Duration) error 
 	return nil
 }
 
-// now is the statements' clock, {N}: the argument after the others.
-func now() int64 { return time.Now().UnixMilli() }
-
-// detach returns the context a statement runs with: ctx's values, without
-// its deadline or cancellation, once ctx is checked. A call gives up when
-// ctx ends before its statement starts, or while it waits for its turn to
-// write; a statement that has started runs to its end. Each touches one row
-// (a sweep, one bounded batch), and SQLite's busy timeout bounds its wait
-// for a lock another process holds. Watching ctx during the statement would
-// cost database/sql and the driver a goroutine each, per statement: a
-// quarter of a write's CPU.
-func detach(ctx context.Context) (context.Context, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
+// conn returns a connection of the pool, waiting for one no longer than
+// ctx allows, and the context to run its statement with: ctx's values,
+// without its deadline or cancellation. A call gives up when ctx ends
+// before its statement starts (while it waits for a connection, or for its
+// turn to write); a statement that has started runs to its end. Each
+// touches one row (a sweep, one bounded batch), and SQLite's busy timeout
+// bounds its wait for a lock another process holds. Watching ctx during
+// the statement would cost database/sql and the driver a goroutine each,
+// per statement: a quarter of a write's CPU.
+func (s *Store) conn(ctx context.Context) (*sql.Conn, context.Context, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
-	return context.WithoutCancel(ctx), nil
+	if err := ctx.Err(); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return conn, context.WithoutCancel(ctx), nil
 }
 
-// turn waits for the store's turn to write and returns the context to run
-// its statement with (see detach); the caller calls the function it
-// returns when its write is done.
-func (s *Store) turn(ctx context.Context) (context.Context, func(), error) {
+// turn waits for the store's turn to write, then for a connection (see
+// conn); the caller runs its statement on the connection with the context
+// returned, then calls the function returned.
+func (s *Store) turn(ctx context.Context) (*sql.Conn, context.Context, func(), error) {
 	if err := ctx.Err(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	select {
 	case s.writer <- struct{}{}:
 	case <-ctx.Done():
-		return nil, nil, ctx.Err()
+		return nil, nil, nil, ctx.Err()
 	}
-	run, err := detach(ctx)
+	conn, run, err := s.conn(ctx)
 	if err != nil {
 		<-s.writer
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return run, func() { <-s.writer }, nil
+	return conn, run, func() { conn.Close(); <-s.writer }, nil
 }
 
 // queryWrite runs a write statement that returns one row, in its turn.
-func (s *Store) queryWrite(ctx context.Context, stmt *sql.Stmt, args []any, dest ...any) error {
-	run, done, err := s.turn(ctx)
+func (s *Store) queryWrite(ctx context.Context, query string, args []any, dest ...any) error {
+	conn, run, done, err := s.turn(ctx)
 	if err != nil {
 		return err
 	}
 	defer done()
-	return stmt.QueryRowContext(run, append(args, now())...).Scan(dest...)
+	return conn.QueryRowContext(run, query, args...).Scan(dest...)
 }
 
 // execWrite runs a write statement that returns no row, in its turn.
-func (s *Store) execWrite(ctx context.Context, stmt *sql.Stmt, args ...any) (sql.Result, error) {
-	run, done, err := s.turn(ctx)
+func (s *Store) execWrite(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	conn, run, done, err := s.turn(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	return stmt.ExecContext(run, append(args, now())...)
+	return conn.ExecContext(run, query, args...)
 }
 
 func (s *Store) sweepBatch(ctx context.Context) (sql.Result, error) {
-	return s.execWrite(ctx, s.sweep, s.opts.sweepBatch)
+	return s.execWrite(ctx, s.sql.sweep, s.opts.sweepBatch)
 }
 
 // ttlMillis converts ttl to whole milliseconds, bounded by maxTTL.
