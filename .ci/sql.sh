@@ -102,7 +102,7 @@ echo "--- benchmarks (SQL smoke)"
 (cd benchmarks && go test -run '^$' -bench 'SQL' -benchtime 1x .)
 
 # The load test on each database, briefly, this library only: a real HTTP
-# server under 64 clients, and every acknowledged write read back (the
+# server under 32 clients, and every acknowledged write read back (the
 # command exits 1 if one is lost or a request fails).
 for store in postgres mysql sqlite; do
 	echo "--- load test ($store)"
