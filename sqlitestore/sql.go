@@ -16,6 +16,11 @@ const (
 // has the write lock, so that expiry follows the order of the writes.
 const nowMS = `CAST(unixepoch('subsec') * 1000 AS INTEGER)`
 
+// never is the largest expiry, for min(now + ttl, coalesce(deadline,
+// never)): the driver parses a statement on every run, and each use of the
+// clock costs its parse.
+const never = `9223372036854775807`
+
 var ddl = []string{
 	`CREATE TABLE IF NOT EXISTS {T} (
 	id         TEXT NOT NULL PRIMARY KEY,
@@ -35,18 +40,18 @@ const deadlineSQL = `(SELECT CASE WHEN v GLOB '[1-9]*' AND v NOT GLOB '*[^0-9]*'
 // record for a Replace), ?5 whether the stored deadline stays.
 const (
 	sqlReplace = `INSERT INTO {T} (id, state, expires_at, data)
-VALUES (?1, 1, min({N} + ?2, coalesce(?3, {N} + ?2)), ?4)
+VALUES (?1, 1, min({N} + ?2, coalesce(?3, {NEVER})), ?4)
 ON CONFLICT (id) DO UPDATE SET state = 1, expires_at = excluded.expires_at, data = excluded.data
 WHERE state = 1 OR expires_at <= {N}
 `
 
 	sqlCreate = `INSERT INTO {T} (id, state, expires_at, data)
-VALUES (?1, 1, min({N} + ?2, coalesce(?3, {N} + ?2)), json_patch('{}', ?4))
+VALUES (?1, 1, min({N} + ?2, coalesce(?3, {NEVER})), json_patch('{}', ?4))
 ON CONFLICT (id) DO UPDATE SET
 	state = 1,
 	data = CASE WHEN state = 1 AND expires_at > {N} THEN json_patch(data, ?4) ELSE excluded.data END,
 	expires_at = CASE WHEN state = 1 AND expires_at > {N} AND ?5
-		THEN min({N} + ?2, coalesce({DL}, {N} + ?2)) ELSE excluded.expires_at END
+		THEN min({N} + ?2, coalesce({DL}, {NEVER})) ELSE excluded.expires_at END
 WHERE state = 1 OR expires_at <= {N}`
 
 	// sqlDelta also matches a live tombstone, leaving it as it is, so that
@@ -54,12 +59,12 @@ WHERE state = 1 OR expires_at <= {N}`
 	sqlDelta = `UPDATE {T} SET
 	data = CASE WHEN state = 1 THEN json_patch(data, ?4) ELSE data END,
 	expires_at = CASE WHEN state = 1
-		THEN min({N} + ?2, coalesce(?3, CASE WHEN ?5 THEN {DL} END, {N} + ?2)) ELSE expires_at END
+		THEN min({N} + ?2, coalesce(?3, CASE WHEN ?5 THEN {DL} END, {NEVER})) ELSE expires_at END
 WHERE id = ?1 AND expires_at > {N}
 RETURNING state, expires_at > {N}`
 
 	sqlTouch = `UPDATE {T} SET
-	expires_at = CASE WHEN state = 1 THEN min({N} + ?2, coalesce({DL}, {N} + ?2)) ELSE expires_at END
+	expires_at = CASE WHEN state = 1 THEN min({N} + ?2, coalesce({DL}, {NEVER})) ELSE expires_at END
 WHERE id = ?1 AND expires_at > {N}
 RETURNING state, expires_at > {N}`
 
@@ -87,7 +92,7 @@ type statements struct {
 }
 
 func buildStatements(table, index string) (statements, []string) {
-	r := strings.NewReplacer("{T}", `"`+table+`"`, "{I}", `"`+index+`"`, "{N}", nowMS, "{DL}", deadlineSQL)
+	r := strings.NewReplacer("{T}", `"`+table+`"`, "{I}", `"`+index+`"`, "{N}", nowMS, "{NEVER}", never, "{DL}", deadlineSQL)
 	ddlOut := make([]string, len(ddl))
 	for i, q := range ddl {
 		ddlOut[i] = r.Replace(q)
