@@ -37,8 +37,9 @@ type Store struct {
 }
 
 // New returns a Store that keeps records in a table of db, creating the
-// table and its index when they are missing (see WithCreateTable), prepares
-// its statements and starts its sweeper (see WithSweepInterval). db must use
+// table and its index when they are missing (see WithCreateTable), checks
+// that its statements prepare, and starts its sweeper (see
+// WithSweepInterval). db must use
 // the modernc.org/sqlite driver (or another SQLite 3.42 or later). It does
 // not own db: Close leaves it open.
 //
