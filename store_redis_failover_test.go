@@ -304,8 +304,10 @@ func testReadOnlyClientReadsPrimary(t *testing.T, c *failoverCluster) {
 	for _, n := range c.nodes {
 		seeds = append(seeds, n.addr())
 	}
+	// A read sent to the frozen replica fails with an i/o timeout; the
+	// timeout only has to end that wait, not bound a read of the primary.
 	ro := redis.NewClusterClient(&redis.ClusterOptions{Addrs: seeds, ReadOnly: true,
-		ReadTimeout: 500 * time.Millisecond, MaxRetries: -1, MaxRedirects: -1})
+		ReadTimeout: 5 * time.Second, MaxRetries: -1, MaxRedirects: -1})
 	defer ro.Close()
 	var (
 		mu   sync.Mutex
@@ -361,13 +363,14 @@ func testLaggingReplicaFailover(t *testing.T, c *failoverCluster) {
 	}
 	// WAIT blocks for up to its timeout inside a pipeline that the client's
 	// ReadTimeout bounds: keep the one below the other.
-	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: seeds, MaxRedirects: 16, ReadTimeout: 10 * time.Second})
+	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: seeds, MaxRedirects: 16, ReadTimeout: failoverHang})
 	defer client.Close()
 	prefix := randomRedisPrefix()
 
-	// The rounds that thaw the replica give it seconds to catch up; the
-	// others are refused, after the timeout, whatever it is.
-	waitLong := NewRedisStore(client, WithKeyPrefix(prefix), WithWaitReplicas(1, 3*time.Second))
+	// The rounds that thaw the replica wait as long as it takes it to catch
+	// up (WAIT returns at its acknowledgement; the timeout is a hang
+	// guard); the others are refused after the timeout, whatever it is.
+	waitLong := NewRedisStore(client, WithKeyPrefix(prefix), WithWaitReplicas(1, failoverHang/2))
 	waitShort := NewRedisStore(client, WithKeyPrefix(prefix), WithWaitReplicas(1, 500*time.Millisecond))
 	const rounds = 20
 	acked, lost := 0, 0
@@ -439,9 +442,9 @@ func TestRedisSentinelFailover(t *testing.T) {
 	})
 
 	client := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: "sessions", SentinelAddrs: []string{sentinel.addr()},
-		DialTimeout: time.Second, ReadTimeout: 10 * time.Second, MaxRetries: -1})
+		DialTimeout: time.Second, ReadTimeout: failoverHang, MaxRetries: -1})
 	defer client.Close()
-	st := NewRedisStore(client, WithWaitReplicas(1, 3*time.Second))
+	st := NewRedisStore(client, WithWaitReplicas(1, failoverHang/2))
 	id := testID(t)
 	key, _ := st.recordKey(id)
 	if err := st.Write(ctx, id, Change{Replace: true, Set: Record{"user": []byte(`"alice"`)}}, time.Hour); err != nil {
