@@ -4,8 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"log/slog"
-	"time"
+
+	"github.com/sessionkit/sessions/internal/sqlsweep"
 )
 
 // Sweep deletes expired records and tombstones, one batch (see
@@ -48,26 +48,5 @@ func (s *Store) sweepBatch(ctx context.Context) (int64, error) {
 
 func (s *Store) sweepLoop() {
 	defer close(s.done)
-	if s.opts.sweepInterval <= 0 {
-		<-s.stop
-		return
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		<-s.stop
-		cancel()
-	}()
-	t := time.NewTicker(s.opts.sweepInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-				slog.Default().Warn("mysqlstore: sweeping expired sessions failed", slog.Any("error", err))
-			}
-		}
-	}
+	sqlsweep.Run(s.stop, s.opts.sweepInterval, s.Sweep, "mysqlstore")
 }

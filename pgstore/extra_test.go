@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessions"
+	"github.com/sessionkit/sessions/internal/sqltest"
 	"github.com/sessionkit/sessions/pgstore"
 )
 
@@ -19,50 +20,7 @@ func TestStatementsPerCall(t *testing.T) {
 	c := &counter{}
 	pool := testPool(t, c)
 	s := newStore(t, pool, pgstore.WithSweepInterval(0))
-	id, tomb := "a1", "a2"
-	calls := []struct {
-		name string
-		call func() error
-	}{
-		{"Write Replace", func() error {
-			return s.Write(bg, id, sessions.Change{Replace: true, Set: sessions.Record{"a": []byte("1")}}, time.Minute)
-		}},
-		{"Write delta", func() error {
-			return s.Write(bg, id, sessions.Change{Set: sessions.Record{"b": []byte("2")}, Delete: []string{"a"}}, time.Minute)
-		}},
-		{"Write Create", func() error {
-			return s.Write(bg, "u:1", sessions.Change{Create: true, Set: sessions.Record{"h": []byte("1")}}, time.Minute)
-		}},
-		{"Write touch", func() error { return s.Write(bg, id, sessions.Change{}, time.Minute) }},
-		{"Read", func() error { _, err := s.Read(bg, id); return err }},
-		{"Exists", func() error { _, err := s.Exists(bg, id); return err }},
-		{"Remove", func() error { return s.Remove(bg, id, time.Minute) }},
-		{"Remove (no record)", func() error { return ignore(s.Remove(bg, tomb, time.Minute), sessions.ErrNotFound) }},
-		{"Write refused", func() error {
-			return ignore(s.Write(bg, tomb, sessions.Change{Set: sessions.Record{"a": nil}}, time.Minute), sessions.ErrInvalidated)
-		}},
-	}
-	for _, cl := range calls {
-		before := c.n.Load()
-		if err := cl.call(); err != nil {
-			t.Fatalf("%s: %v", cl.name, err)
-		}
-		n := c.n.Load() - before
-		t.Logf("%-20s %d statement(s)", cl.name, n)
-		if n != 1 {
-			t.Errorf("%s sent %d statements, want 1", cl.name, n)
-		}
-	}
-}
-
-func ignore(err, want error) error {
-	if errors.Is(err, want) {
-		return nil
-	}
-	if err == nil {
-		return errors.New("unexpected nil error")
-	}
-	return err
+	sqltest.StatementsPerCall(t, s, c.n.Load)
 }
 
 // TestCorruptRow checks that rows which do not decode give ErrCorrupt.

@@ -22,50 +22,7 @@ func TestStatementsPerCall(t *testing.T) {
 	db.SetMaxOpenConns(1)
 	t.Cleanup(func() { db.Close() })
 	s := newStore(t, db, sqlitestore.WithSweepInterval(0))
-	id, tomb := "a1", "a2"
-	calls := []struct {
-		name string
-		call func() error
-	}{
-		{"Write Replace", func() error {
-			return s.Write(bg, id, sessions.Change{Replace: true, Set: sessions.Record{"a": []byte("1")}}, time.Minute)
-		}},
-		{"Write delta", func() error {
-			return s.Write(bg, id, sessions.Change{Set: sessions.Record{"b": []byte("2")}, Delete: []string{"a"}}, time.Minute)
-		}},
-		{"Write Create", func() error {
-			return s.Write(bg, "u:1", sessions.Change{Create: true, Set: sessions.Record{"h": []byte("1")}}, time.Minute)
-		}},
-		{"Write touch", func() error { return s.Write(bg, id, sessions.Change{}, time.Minute) }},
-		{"Read", func() error { _, err := s.Read(bg, id); return err }},
-		{"Exists", func() error { _, err := s.Exists(bg, id); return err }},
-		{"Remove", func() error { return s.Remove(bg, id, time.Minute) }},
-		{"Remove (no record)", func() error { return ignore(s.Remove(bg, tomb, time.Minute), sessions.ErrNotFound) }},
-		{"Write refused", func() error {
-			return ignore(s.Write(bg, tomb, sessions.Change{Set: sessions.Record{"a": nil}}, time.Minute), sessions.ErrInvalidated)
-		}},
-	}
-	for _, cl := range calls {
-		before := n.Load()
-		if err := cl.call(); err != nil {
-			t.Fatalf("%s: %v", cl.name, err)
-		}
-		got := n.Load() - before
-		t.Logf("%-20s %d statement(s)", cl.name, got)
-		if got != 1 {
-			t.Errorf("%s ran %d statements, want 1", cl.name, got)
-		}
-	}
-}
-
-func ignore(err, want error) error {
-	if errors.Is(err, want) {
-		return nil
-	}
-	if err == nil {
-		return errors.New("unexpected nil error")
-	}
-	return err
+	sqltest.StatementsPerCall(t, s, n.Load)
 }
 
 // TestCorruptRow checks that rows which do not decode give ErrCorrupt.

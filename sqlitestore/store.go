@@ -5,12 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/sessionkit/sessions"
 	"github.com/sessionkit/sessions/internal/sqlrecord"
+	"github.com/sessionkit/sessions/internal/sqlsweep"
 )
 
 // maxTTL bounds every ttl, so that now plus ttl never overflows an integer.
@@ -326,26 +326,5 @@ func (s *Store) Sweep(ctx context.Context) (int64, error) {
 
 func (s *Store) sweepLoop() {
 	defer close(s.done)
-	if s.opts.sweepInterval <= 0 {
-		<-s.stop
-		return
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		<-s.stop
-		cancel()
-	}()
-	t := time.NewTicker(s.opts.sweepInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-				slog.Default().Warn("sqlitestore: sweeping expired sessions failed", slog.Any("error", err))
-			}
-		}
-	}
+	sqlsweep.Run(s.stop, s.opts.sweepInterval, s.Sweep, "sqlitestore")
 }
