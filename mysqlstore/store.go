@@ -194,11 +194,11 @@ func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl ti
 	case ch.IsTouch():
 		state, err = s.exec(ctx, s.touch, ms, ms, ms, ms, id)
 	case ch.Create:
-		p, paths := encodePatch(ch.Set, nil), deletePaths(ch.Set, ch.Delete)
+		p, paths := sqlrecord.EncodeObject(ch.Set), deletePaths(ch.Set, ch.Delete)
 		args := append(append([]any{id, ms, dl, ms, p}, paths...), p, p, keep, ms, ms, ms, dl, ms)
 		state, err = s.execMerge(ctx, true, len(paths), args)
 	default:
-		p, paths := encodePatch(ch.Set, nil), deletePaths(ch.Set, ch.Delete)
+		p, paths := sqlrecord.EncodeObject(ch.Set), deletePaths(ch.Set, ch.Delete)
 		args := append(append([]any{ms, dl, keep, ms}, paths...), p, ms, dl, keep, ms, id)
 		state, err = s.execMerge(ctx, false, len(paths), args)
 	}

@@ -171,9 +171,9 @@ func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl ti
 	case ch.IsTouch():
 		return s.writeUpdate(ctx, s.sql.touch, id, ms)
 	case ch.Create:
-		return s.writeUpsert(ctx, s.sql.create, id, ms, dl, encodePatch(ch.Set, ch.Delete), keep)
+		return s.writeUpsert(ctx, s.sql.create, id, ms, dl, sqlrecord.EncodePatch(ch.Set, ch.Delete), keep)
 	}
-	return s.writeUpdate(ctx, s.sql.delta, id, ms, dl, encodePatch(ch.Set, ch.Delete), keep)
+	return s.writeUpdate(ctx, s.sql.delta, id, ms, dl, sqlrecord.EncodePatch(ch.Set, ch.Delete), keep)
 }
 
 // writeUpsert runs sqlReplace or sqlCreate, which change no row when a live

@@ -66,18 +66,34 @@ func AppendJSONString(b []byte, s string) []byte {
 }
 
 // EncodeObject returns the JSON object holding r in stored form.
-func EncodeObject(r sessions.Record) string {
+func EncodeObject(r sessions.Record) string { return EncodePatch(r, nil) }
+
+// EncodePatch returns a change as a JSON merge patch (RFC 7396) in stored
+// form: the keys set holds with their values, and the keys in del with
+// null. A key both set and deleted is set, as Change.Apply does.
+func EncodePatch(set sessions.Record, del []string) string {
 	b := make([]byte, 0, 64)
 	b = append(b, '{')
 	first := true
-	for k, v := range r {
+	sep := func() {
 		if !first {
 			b = append(b, ',')
 		}
 		first = false
+	}
+	for k, v := range set {
+		sep()
 		b = AppendJSONString(b, EncodeText(k))
 		b = append(b, ':')
 		b = AppendJSONString(b, EncodeText(string(v)))
+	}
+	for _, k := range del {
+		if _, ok := set[k]; ok {
+			continue
+		}
+		sep()
+		b = AppendJSONString(b, EncodeText(k))
+		b = append(b, ":null"...)
 	}
 	return string(append(b, '}'))
 }
