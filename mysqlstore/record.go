@@ -17,4 +17,3 @@ func deletePaths(set sessions.Record, del []string) []any {
 	}
 	return paths
 }
-
