@@ -22,7 +22,7 @@ func TestStatementsPerCall(t *testing.T) {
 	db := sqltest.OpenCounting(driverOf(), testDSN(t), &n)
 	t.Cleanup(func() { db.Close() })
 	s := newStore(t, db, mysqlstore.WithSweepInterval(0))
-	sqltest.StatementsPerCall(t, s, n.Load)
+	sqltest.StatementsPerCall(t, s, n.Load, nil)
 }
 
 // TestCorruptRow checks that rows which do not decode give ErrCorrupt.

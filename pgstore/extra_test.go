@@ -20,7 +20,7 @@ func TestStatementsPerCall(t *testing.T) {
 	c := &counter{}
 	pool := testPool(t, c)
 	s := newStore(t, pool, pgstore.WithSweepInterval(0))
-	sqltest.StatementsPerCall(t, s, c.n.Load)
+	sqltest.StatementsPerCall(t, s, c.n.Load, nil)
 }
 
 // TestCorruptRow checks that rows which do not decode give ErrCorrupt.

@@ -25,6 +25,7 @@
 //		id         TEXT NOT NULL PRIMARY KEY,
 //		state      INTEGER NOT NULL,  -- 1 record, 2 and 3 tombstone
 //		expires_at INTEGER NOT NULL,  -- Unix milliseconds
+//		deadline   INTEGER,           -- the record's "__deadline", or NULL
 //		data       TEXT NOT NULL      -- JSON {key: value}, see Encoding
 //	);
 //	CREATE INDEX IF NOT EXISTS sessions_expires_at_idx ON sessions (expires_at);
@@ -32,14 +33,34 @@
 // A row is either a live record or a tombstone, never both: Remove turns the
 // record's row into its tombstone (state 2 when it removed a live record, 3
 // when there was none), so that every check a write needs is on one row.
+// The deadline column repeats the "__deadline" kept in data, written by the
+// same statements: modernc.org/sqlite parses every statement on every run,
+// and reading the deadline out of data with json_extract cost a delta half
+// its time. New fails on a table without it, created for an earlier
+// version of this package; add it with ALTER TABLE sessions ADD COLUMN
+// deadline INTEGER (a row without one keeps its expiry, but a later write
+// no longer caps it at the deadline: the Manager still checks the lifetime
+// on every read).
 //
 // # Atomicity
 //
-// Every call is one statement, which SQLite runs under its database write
-// lock: Write is an INSERT ... ON CONFLICT DO UPDATE (Replace, Create) or an
-// UPDATE (a delta, a touch) whose WHERE and CASE clauses refuse a live
-// tombstone; the count of changed rows (Replace, Create) or RETURNING (a
-// delta, a touch) tells the outcome. A delta
+// Every write is one statement, which SQLite runs under its database write
+// lock: the tombstone check is in its WHERE clause (an UPDATE of a delta or
+// a touch changes a live row only) or in its ON CONFLICT clause (Create, and
+// a Replace under an ID that has a row), never a read in Go before the
+// write. The count of changed rows tells the outcome. Two calls run a
+// second statement, which saves the first a cost on every other call:
+//   - a delta or touch that changes no row reads whether a tombstone is
+//     stored, to return sessions.ErrInvalidated rather than
+//     sessions.ErrNotFound (RETURNING would answer in the first statement,
+//     but SQLite compiles it on every run, for a third of the statement's
+//     cost);
+//   - a Replace first inserts, and runs the upsert only when the ID already
+//     has a row: the IDs the Manager replaces under are new, and a plain
+//     insert costs a quarter less.
+//
+// A delta that sets or drops "__deadline" (SetLifetime) returns, with
+// RETURNING, whether it left the record inside its deadline. A delta
 // changes only its own keys, inside the database, with json_patch (a JSON
 // merge patch: set keys with their values, deleted keys with null). Remove
 // is one INSERT ... ON CONFLICT that turns the row into a tombstone, keeps a
@@ -51,8 +72,8 @@
 // session of a few short values a read takes about half the time and a
 // delta about the same; for a session that also holds a 64 KiB value, rows
 // per key read and change about three times faster. Sessions are small, and
-// one statement per call keeps every call atomic without a transaction, so
-// the store keeps one row per record.
+// one statement per write keeps every write atomic without a transaction,
+// so the store keeps one row per record.
 //
 // The store queues its own write statements in Go, one at a time, before
 // SQLite's lock: SQLite admits one writer at a time anyway, and its busy

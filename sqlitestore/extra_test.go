@@ -14,7 +14,9 @@ import (
 	"github.com/sessionkit/sessions/sqlitestore"
 )
 
-// TestStatementsPerCall checks that every Store call is one statement.
+// TestStatementsPerCall checks that every Store call is one statement,
+// but for the two that run a second to save the first a cost on every
+// call: a refused write, and a Replace under an ID that has a row.
 func TestStatementsPerCall(t *testing.T) {
 	var n atomic.Int64
 	drv := memoryDB(t).Driver()
@@ -22,7 +24,7 @@ func TestStatementsPerCall(t *testing.T) {
 	db.SetMaxOpenConns(1)
 	t.Cleanup(func() { db.Close() })
 	s := newStore(t, db, sqlitestore.WithSweepInterval(0))
-	sqltest.StatementsPerCall(t, s, n.Load)
+	sqltest.StatementsPerCall(t, s, n.Load, map[string]int64{"Write Replace again": 2, "Write refused": 2})
 }
 
 // TestCorruptRow checks that rows which do not decode give ErrCorrupt.
@@ -36,7 +38,7 @@ func TestCorruptRow(t *testing.T) {
 	t.Cleanup(func() { s.Close(); db.Exec(`DROP TABLE "` + table + `"`) })
 	for i, data := range []string{`{"a": 1}`, `{"~%%": "x"}`, `{"a": "~not base64!"}`, `[1]`, `"x"`} {
 		id := "c" + strconv.Itoa(i)
-		if _, err := db.Exec(`INSERT INTO "`+table+`" VALUES (?, 1, 9000000000000, ?)`, id, data); err != nil {
+		if _, err := db.Exec(`INSERT INTO "`+table+`" (id, state, expires_at, data) VALUES (?, 1, 9000000000000, ?)`, id, data); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.Read(bg, id); !errors.Is(err, sessions.ErrCorrupt) {
@@ -63,6 +65,51 @@ func TestDeadline(t *testing.T) {
 	}
 	if err := s.Write(bg, "d", sessions.Change{Set: sessions.Record{"x": []byte("2")}}, time.Minute); !errors.Is(err, sessions.ErrNotFound) {
 		t.Errorf("a delta past the record's deadline gave %v, want ErrNotFound", err)
+	}
+}
+
+// TestDeltaChangesDeadline checks the deltas that set or drop
+// "__deadline", as SetLifetime does: a deadline already past ends the
+// record, a new one caps this write's expiry and the later ones', and a
+// record without one lives for its ttl.
+func TestDeltaChangesDeadline(t *testing.T) {
+	s := newStore(t, fileDB(t))
+	ms := func(d time.Duration) []byte { return []byte(strconv.FormatInt(time.Now().Add(d).UnixMilli(), 10)) }
+	write := func(id string, ch sessions.Change) error { return s.Write(bg, id, ch, time.Minute) }
+	x := sessions.Change{Set: sessions.Record{"x": []byte("1")}}
+	for id, d := range map[string]time.Duration{"past": time.Hour, "later": time.Hour, "dropped": time.Second} {
+		if err := write(id, sessions.Change{Replace: true, Set: sessions.Record{"__deadline": ms(d)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := write("past", sessions.Change{Set: sessions.Record{"__deadline": ms(-time.Second)}}); !errors.Is(err, sessions.ErrNotFound) {
+		t.Errorf("a delta that sets a deadline already past gave %v, want ErrNotFound", err)
+	}
+	if _, err := s.Read(bg, "past"); !errors.Is(err, sessions.ErrNotFound) {
+		t.Errorf("Read after a delta set a deadline already past gave %v, want ErrNotFound", err)
+	}
+	// The writes follow at once, far inside the 1 s deadlines.
+	for _, w := range []struct {
+		id string
+		ch sessions.Change
+	}{
+		{"later", sessions.Change{Set: sessions.Record{"__deadline": ms(time.Second)}}},
+		{"later", x},
+		{"dropped", sessions.Change{Delete: []string{"__deadline"}}},
+	} {
+		if err := write(w.id, w.ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(1500 * time.Millisecond) // past the 1 s deadlines: lateness only waits longer
+	if _, err := s.Read(bg, "later"); !errors.Is(err, sessions.ErrNotFound) {
+		t.Errorf("Read past a deadline a delta set gave %v, want ErrNotFound", err)
+	}
+	if err := write("dropped", x); err != nil {
+		t.Errorf("a delta to a record whose deadline was dropped gave %v", err)
+	}
+	if _, err := s.Read(bg, "dropped"); err != nil {
+		t.Errorf("Read of a record whose deadline was dropped gave %v, want it live for its ttl", err)
 	}
 }
 
@@ -125,4 +172,28 @@ func TestBadTableName(t *testing.T) {
 			t.Errorf("New with table name %q gave no error", name)
 		}
 	}
+}
+
+// TestTableWithoutDeadline checks that New refuses a table created without
+// the deadline column, naming it, and accepts it once the column the
+// package doc gives is added.
+func TestTableWithoutDeadline(t *testing.T) {
+	db := fileDB(t)
+	table := randomName("old")
+	if _, err := db.Exec(`CREATE TABLE "` + table + `" (id TEXT NOT NULL PRIMARY KEY, state INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL, data TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := sqlitestore.New(bg, db, sqlitestore.WithTable(table), sqlitestore.WithSweepInterval(0))
+	if err == nil || !strings.Contains(err.Error(), "deadline") {
+		t.Fatalf("New on a table without the deadline column gave %v, want an error naming the column", err)
+	}
+	if _, err := db.Exec(`ALTER TABLE "` + table + `" ADD COLUMN deadline INTEGER`); err != nil {
+		t.Fatal(err)
+	}
+	s, err := sqlitestore.New(bg, db, sqlitestore.WithTable(table), sqlitestore.WithSweepInterval(0))
+	if err != nil {
+		t.Fatalf("New after adding the column: %v", err)
+	}
+	s.Close()
 }

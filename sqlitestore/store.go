@@ -98,11 +98,10 @@ func checkBusyTimeout(ctx context.Context, db *sql.DB) error {
 // statement each time it runs it, so a prepared statement kept for later
 // would save nothing.
 func (s *Store) check(ctx context.Context) error {
-	q := s.sql
-	for _, query := range []string{q.replace, q.create, q.delta, q.touch, q.remove, q.read, q.exists, q.sweep} {
+	for _, query := range s.sql.all() {
 		stmt, err := s.db.PrepareContext(ctx, query)
 		if err != nil {
-			return fmt.Errorf("sqlitestore: preparing statements: %w", err)
+			return fmt.Errorf("sqlitestore: preparing statements on table %s (see the DDL in the package doc): %w", s.opts.table, err)
 		}
 		stmt.Close()
 	}
@@ -157,36 +156,46 @@ func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
 	return ok, nil
 }
 
-// Write applies ch to the record under id in one statement, following the
-// rules of sessions.Store: the tombstone check, the change of only ch's keys
-// (json_patch) and the new expiry happen in the database, under its write
-// lock. The expiry is capped at the record's "__deadline", and a delta to a
-// record past it gives sessions.ErrNotFound.
+// Write applies ch to the record under id, following the rules of
+// sessions.Store: the tombstone check, the change of only ch's keys
+// (json_patch) and the new expiry happen in one statement, under the
+// database's write lock. The expiry is capped at the record's "__deadline",
+// and a delta to a record past it gives sessions.ErrNotFound. A write that
+// changes no row runs a second statement, a read, to tell a tombstone
+// (sessions.ErrInvalidated) from a missing record; so does a Replace under
+// an ID that already has a row, which runs the upsert after an insert.
 func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl time.Duration) error {
 	ms := ttlMillis(ttl)
 	dl, keep := sqlrecord.DeadlineOf(ch)
 	switch {
 	case ch.Replace:
-		return s.writeUpsert(ctx, s.sql.replace, id, ms, dl, sqlrecord.EncodeObject(ch.Set))
+		return s.replace(ctx, id, ms, dl, sqlrecord.EncodeObject(ch.Set))
 	case ch.IsTouch():
-		return s.writeUpdate(ctx, s.sql.touch, id, ms)
+		return s.update(ctx, s.sql.touch, id, ms)
 	case ch.Create:
-		return s.writeUpsert(ctx, s.sql.create, id, ms, dl, sqlrecord.EncodePatch(ch.Set, ch.Delete), keep)
+		return s.upsert(ctx, s.sql.create, id, ms, dl, sqlrecord.EncodePatch(ch.Set, ch.Delete), keep)
+	case keep:
+		return s.update(ctx, s.sql.delta, id, ms, sqlrecord.EncodePatch(ch.Set, ch.Delete))
 	}
-	return s.writeUpdate(ctx, s.sql.delta, id, ms, dl, sqlrecord.EncodePatch(ch.Set, ch.Delete), keep)
+	return s.updateDeadline(ctx, id, ms, dl, sqlrecord.EncodePatch(ch.Set, ch.Delete))
 }
 
-// writeUpsert runs sqlReplace or sqlCreate, which change no row when a live
-// tombstone refuses them. They have no RETURNING clause: SQLite compiles
-// one into a trigger, on every run of the statement.
-func (s *Store) writeUpsert(ctx context.Context, query string, args ...any) error {
-	res, err := s.execWrite(ctx, query, args...)
-	if err != nil {
-		return fmt.Errorf("sqlitestore: write: %w", err)
+// replace inserts the record under a new ID, and runs the upsert, which
+// checks for a tombstone, when the ID already has a row.
+func (s *Store) replace(ctx context.Context, id string, ms int64, dl *int64, data string) error {
+	n, err := s.execWrite(ctx, s.sql.insert, id, ms, dl, data)
+	if err != nil || n == 1 {
+		return wrapWrite(err)
 	}
-	n, err := res.RowsAffected()
+	return s.upsert(ctx, s.sql.replace, id, ms, dl, data)
+}
+
+// upsert runs sqlReplace or sqlCreate, which change no row when a live
+// tombstone refuses them.
+func (s *Store) upsert(ctx context.Context, query string, args ...any) error {
+	n, err := s.execWrite(ctx, query, args...)
 	if err != nil {
-		return fmt.Errorf("sqlitestore: write: %w", err)
+		return wrapWrite(err)
 	}
 	if n == 0 {
 		return sessions.ErrInvalidated
@@ -194,21 +203,58 @@ func (s *Store) writeUpsert(ctx context.Context, query string, args ...any) erro
 	return nil
 }
 
-// writeUpdate runs sqlDelta or sqlTouch, which never create a row.
-func (s *Store) writeUpdate(ctx context.Context, query string, args ...any) error {
+// update runs sqlDelta or sqlTouch, which change a live row only.
+func (s *Store) update(ctx context.Context, query string, args ...any) error {
+	n, err := s.execWrite(ctx, query, args...)
+	if err != nil || n == 1 {
+		return wrapWrite(err)
+	}
+	return s.refused(ctx, args[0].(string))
+}
+
+// refused tells why a write to id changed no row: a live tombstone refused
+// it, or no live record was there. The answer holds at the moment of the
+// read, or else at the write's: a row that is neither when the write runs
+// becomes a tombstone or a record only through a later write.
+func (s *Store) refused(ctx context.Context, id string) error {
+	conn, run, err := s.conn(ctx)
+	if err != nil {
+		return wrapWrite(err)
+	}
+	defer conn.Close()
+	var tombs int
+	if err := conn.QueryRowContext(run, s.sql.refused, id).Scan(&tombs); err != nil {
+		return wrapWrite(err)
+	}
+	if tombs > 0 {
+		return sessions.ErrInvalidated
+	}
+	return sessions.ErrNotFound
+}
+
+// updateDeadline runs sqlDeltaDeadline, after which the row may be past
+// its new deadline.
+func (s *Store) updateDeadline(ctx context.Context, args ...any) error {
 	var state int
 	var live bool
-	err := s.queryWrite(ctx, query, args, &state, &live)
+	err := s.queryWrite(ctx, s.sql.deltaDeadline, args, &state, &live)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return sessions.ErrNotFound
 	case err != nil:
-		return fmt.Errorf("sqlitestore: write: %w", err)
+		return wrapWrite(err)
 	case state != stateLive:
 		return sessions.ErrInvalidated
 	case !live:
 		// Past its deadline, or a ttl that ends at once: as good as missing.
 		return sessions.ErrNotFound
+	}
+	return nil
+}
+
+func wrapWrite(err error) error {
+	if err != nil {
+		return fmt.Errorf("sqlitestore: write: %w", err)
 	}
 	return nil
 }
@@ -279,18 +325,19 @@ func (s *Store) queryWrite(ctx context.Context, query string, args []any, dest .
 	return conn.QueryRowContext(run, query, args...).Scan(dest...)
 }
 
-// execWrite runs a write statement that returns no row, in its turn.
-func (s *Store) execWrite(ctx context.Context, query string, args ...any) (sql.Result, error) {
+// execWrite runs a write statement that returns no row, in its turn, and
+// returns the count of rows it changed.
+func (s *Store) execWrite(ctx context.Context, query string, args ...any) (int64, error) {
 	conn, run, done, err := s.turn(ctx)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	defer done()
-	return conn.ExecContext(run, query, args...)
-}
-
-func (s *Store) sweepBatch(ctx context.Context) (sql.Result, error) {
-	return s.execWrite(ctx, s.sql.sweep, s.opts.sweepBatch)
+	res, err := conn.ExecContext(run, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // ttlMillis converts ttl to whole milliseconds, bounded by maxTTL.
@@ -309,11 +356,7 @@ func ttlMillis(ttl time.Duration) int64 {
 func (s *Store) Sweep(ctx context.Context) (int64, error) {
 	var total int64
 	for {
-		res, err := s.sweepBatch(ctx)
-		if err != nil {
-			return total, fmt.Errorf("sqlitestore: sweep: %w", err)
-		}
-		n, err := res.RowsAffected()
+		n, err := s.execWrite(ctx, s.sql.sweep, s.opts.sweepBatch)
 		if err != nil {
 			return total, fmt.Errorf("sqlitestore: sweep: %w", err)
 		}
