@@ -37,19 +37,23 @@
 // same statements: modernc.org/sqlite parses every statement on every run,
 // and reading the deadline out of data with json_extract cost a delta half
 // its time. New fails on a table without it, created for an earlier
-// version of this package; add it with ALTER TABLE sessions ADD COLUMN
-// deadline INTEGER (a row without one keeps its expiry, but a later write
-// no longer caps it at the deadline: the Manager still checks the lifetime
-// on every read).
+// version of this package. Add it with every server of that version
+// stopped (one would write deadlines the column does not follow):
+//
+//	ALTER TABLE sessions ADD COLUMN deadline INTEGER;
+//	UPDATE sessions SET deadline = CAST(json_extract(data, '$.__deadline') AS INTEGER)
+//		WHERE state = 1 AND json_type(data, '$.__deadline') = 'text';
 //
 // # Atomicity
 //
-// Every write is one statement, which SQLite runs under its database write
-// lock: the tombstone check is in its WHERE clause (an UPDATE of a delta or
+// Every write is one statement, or two where that makes the common case
+// cheaper (below), each run by SQLite under its database write lock. The
+// tombstone check is in its WHERE clause (an UPDATE of a delta or
 // a touch changes a live row only) or in its ON CONFLICT clause (Create, and
 // a Replace under an ID that has a row), never a read in Go before the
-// write. The count of changed rows tells the outcome. Two calls run a
-// second statement, which saves the first a cost on every other call:
+// write. The count of changed rows tells the outcome. Two kinds of write
+// run a second statement, which saves the first a cost on every other
+// write:
 //   - a delta or touch that changes no row reads whether a tombstone is
 //     stored, to return sessions.ErrInvalidated rather than
 //     sessions.ErrNotFound (RETURNING would answer in the first statement,

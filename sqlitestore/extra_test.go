@@ -175,25 +175,45 @@ func TestBadTableName(t *testing.T) {
 }
 
 // TestTableWithoutDeadline checks that New refuses a table created without
-// the deadline column, naming it, and accepts it once the column the
-// package doc gives is added.
+// the deadline column, naming it, and that the migration in the package
+// doc makes the table usable with its records' deadlines kept.
 func TestTableWithoutDeadline(t *testing.T) {
 	db := fileDB(t)
 	table := randomName("old")
-	if _, err := db.Exec(`CREATE TABLE "` + table + `" (id TEXT NOT NULL PRIMARY KEY, state INTEGER NOT NULL,
-		expires_at INTEGER NOT NULL, data TEXT NOT NULL)`); err != nil {
-		t.Fatal(err)
+	deadline := time.Now().Add(time.Second).UnixMilli()
+	for _, q := range []string{
+		`CREATE TABLE "` + table + `" (id TEXT NOT NULL PRIMARY KEY, state INTEGER NOT NULL,
+			expires_at INTEGER NOT NULL, data TEXT NOT NULL)`,
+		`INSERT INTO "` + table + `" VALUES ('d', 1, ` + strconv.FormatInt(deadline, 10) + `, '{"__deadline":"` + strconv.FormatInt(deadline, 10) + `"}')`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
 	}
 	_, err := sqlitestore.New(bg, db, sqlitestore.WithTable(table), sqlitestore.WithSweepInterval(0))
 	if err == nil || !strings.Contains(err.Error(), "deadline") {
 		t.Fatalf("New on a table without the deadline column gave %v, want an error naming the column", err)
 	}
-	if _, err := db.Exec(`ALTER TABLE "` + table + `" ADD COLUMN deadline INTEGER`); err != nil {
-		t.Fatal(err)
+	for _, q := range []string{
+		`ALTER TABLE "` + table + `" ADD COLUMN deadline INTEGER`,
+		`UPDATE "` + table + `" SET deadline = CAST(json_extract(data, '$.__deadline') AS INTEGER)
+			WHERE state = 1 AND json_type(data, '$.__deadline') = 'text'`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
 	}
 	s, err := sqlitestore.New(bg, db, sqlitestore.WithTable(table), sqlitestore.WithSweepInterval(0))
 	if err != nil {
-		t.Fatalf("New after adding the column: %v", err)
+		t.Fatalf("New after the migration: %v", err)
 	}
-	s.Close()
+	defer s.Close()
+	// At once, far inside the 1 s left: a delta keeps the migrated deadline.
+	if err := s.Write(bg, "d", sessions.Change{Set: sessions.Record{"x": []byte("1")}}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond) // past the deadline: lateness only waits longer
+	if _, err := s.Read(bg, "d"); !errors.Is(err, sessions.ErrNotFound) {
+		t.Errorf("Read past a migrated record's deadline gave %v, want ErrNotFound", err)
+	}
 }

@@ -32,11 +32,12 @@ var ddl = []string{
 	`CREATE INDEX IF NOT EXISTS {I} ON {T} (expires_at)`,
 }
 
-// The write statements keep expires_at <= deadline on every row, so a live
-// row (expires_at > now) is inside its deadline, and a statement that keeps
-// the deadline and has a positive ttl leaves the row live. The deadline is
-// a column, not read from data with json_extract: the driver parses every
-// statement on every run, and that expression cost a delta half its time.
+// The write statements keep expires_at <= deadline on every record's row
+// (a tombstone's deadline is never read), so a live row is inside its
+// deadline, and a statement that keeps the deadline and has a positive ttl
+// leaves the row live. The deadline is a column, not read from data with
+// json_extract: the driver parses every statement on every run, and that
+// expression cost a delta half its time.
 //
 // Parameters: ?1 id, ?2 ttl in ms, ?3 the deadline the change sets (or
 // NULL), ?4 the change as a JSON merge patch (the whole record for a

@@ -159,11 +159,12 @@ func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
 // Write applies ch to the record under id, following the rules of
 // sessions.Store: the tombstone check, the change of only ch's keys
 // (json_patch) and the new expiry happen in one statement, under the
-// database's write lock. The expiry is capped at the record's "__deadline",
-// and a delta to a record past it gives sessions.ErrNotFound. A write that
-// changes no row runs a second statement, a read, to tell a tombstone
-// (sessions.ErrInvalidated) from a missing record; so does a Replace under
-// an ID that already has a row, which runs the upsert after an insert.
+// database's write lock. The expiry is capped at the record's deadline
+// column (its "__deadline"), and a delta to a record past it gives
+// sessions.ErrNotFound. A delta or touch that changes no row runs a second
+// statement, a read, to tell a tombstone (sessions.ErrInvalidated) from a
+// missing record; a Replace under an ID that already has a row runs the
+// upsert after the insert that found it there.
 func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl time.Duration) error {
 	ms := ttlMillis(ttl)
 	dl, keep := sqlrecord.DeadlineOf(ch)
