@@ -35,8 +35,8 @@
 // when there was none), so that every check a write needs is on one row.
 // The deadline column repeats the "__deadline" kept in data, written by the
 // same statements: modernc.org/sqlite parses every statement on every run,
-// and reading the deadline out of data with json_extract cost a delta half
-// its time. New fails on a table without it, created for an earlier
+// and reading the deadline out of data with json_extract cost a delta a third
+// of its time. New fails on a table without it, created for an earlier
 // version of this package. Add it with every server of that version
 // stopped (one would write deadlines the column does not follow):
 //

@@ -37,7 +37,7 @@ var ddl = []string{
 // deadline, and a statement that keeps the deadline and has a positive ttl
 // leaves the row live. The deadline is a column, not read from data with
 // json_extract: the driver parses every statement on every run, and that
-// expression cost a delta half its time.
+// expression cost a delta a third of its time.
 //
 // Parameters: ?1 id, ?2 ttl in ms, ?3 the deadline the change sets (or
 // NULL), ?4 the change as a JSON merge patch (the whole record for a
