@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessions"
+	"github.com/sessionkit/sessions/internal/sqlcount"
 	"github.com/sessionkit/sessions/internal/sqltest"
 	"github.com/sessionkit/sessions/mysqlstore"
 )
@@ -19,7 +20,7 @@ import (
 // TestStatementsPerCall checks that every Store call is one statement.
 func TestStatementsPerCall(t *testing.T) {
 	var n atomic.Int64
-	db := sqltest.OpenCounting(driverOf(), testDSN(t), &n)
+	db := sqlcount.Open(driverOf(), testDSN(t), &n)
 	t.Cleanup(func() { db.Close() })
 	s := newStore(t, db, mysqlstore.WithSweepInterval(0))
 	sqltest.StatementsPerCall(t, s, n.Load, nil)
@@ -45,25 +46,10 @@ func TestCorruptRow(t *testing.T) {
 	}
 }
 
-// TestDeadline checks that the expiry is capped at the record's
-// "__deadline" and that a delta past it gives ErrNotFound.
+// TestDeadline runs sqltest.Deadline: the expiry is capped at the record's
+// "__deadline", and the deltas that set or drop it.
 func TestDeadline(t *testing.T) {
-	// The delta follows at once, far inside the 2 s before the deadline.
-	s := newStore(t, testDB(t))
-	deadline := []byte(strconv.FormatInt(time.Now().Add(2*time.Second).UnixMilli(), 10))
-	if err := s.Write(bg, "d", sessions.Change{Replace: true, Set: sessions.Record{"__deadline": deadline}}, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Write(bg, "d", sessions.Change{Set: sessions.Record{"x": []byte("1")}}, time.Minute); err != nil {
-		t.Fatalf("a delta before the deadline gave %v", err)
-	}
-	time.Sleep(2500 * time.Millisecond) // well past the deadline: lateness only waits longer
-	if _, err := s.Read(bg, "d"); !errors.Is(err, sessions.ErrNotFound) {
-		t.Errorf("Read past the record's deadline gave %v, want ErrNotFound: the expiry must be capped at __deadline", err)
-	}
-	if err := s.Write(bg, "d", sessions.Change{Set: sessions.Record{"x": []byte("2")}}, time.Minute); !errors.Is(err, sessions.ErrNotFound) {
-		t.Errorf("a delta past the record's deadline gave %v, want ErrNotFound", err)
-	}
+	sqltest.Deadline(t, newStore(t, testDB(t)))
 }
 
 // TestSweeper checks that expired records and tombstones are deleted, and

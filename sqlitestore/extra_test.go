@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessions"
+	"github.com/sessionkit/sessions/internal/sqlcount"
 	"github.com/sessionkit/sessions/internal/sqltest"
 	"github.com/sessionkit/sessions/sqlitestore"
 )
@@ -20,7 +21,7 @@ import (
 func TestStatementsPerCall(t *testing.T) {
 	var n atomic.Int64
 	drv := memoryDB(t).Driver()
-	db := sqltest.OpenCounting(drv, "file:"+randomName("count")+"?mode=memory&cache=shared", &n)
+	db := sqlcount.Open(drv, "file:"+randomName("count")+"?mode=memory&cache=shared", &n)
 	db.SetMaxOpenConns(1)
 	t.Cleanup(func() { db.Close() })
 	s := newStore(t, db, sqlitestore.WithSweepInterval(0))
@@ -47,70 +48,10 @@ func TestCorruptRow(t *testing.T) {
 	}
 }
 
-// TestDeadline checks that the expiry is capped at the record's
-// "__deadline" and that a delta past it gives ErrNotFound.
+// TestDeadline runs sqltest.Deadline: the expiry is capped at the record's
+// "__deadline", and the deltas that set or drop it.
 func TestDeadline(t *testing.T) {
-	// The delta follows at once, far inside the 2 s before the deadline.
-	s := newStore(t, fileDB(t))
-	deadline := []byte(strconv.FormatInt(time.Now().Add(2*time.Second).UnixMilli(), 10))
-	if err := s.Write(bg, "d", sessions.Change{Replace: true, Set: sessions.Record{"__deadline": deadline}}, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Write(bg, "d", sessions.Change{Set: sessions.Record{"x": []byte("1")}}, time.Minute); err != nil {
-		t.Fatalf("a delta before the deadline gave %v", err)
-	}
-	time.Sleep(2500 * time.Millisecond) // well past the deadline: lateness only waits longer
-	if _, err := s.Read(bg, "d"); !errors.Is(err, sessions.ErrNotFound) {
-		t.Errorf("Read past the record's deadline gave %v, want ErrNotFound: the expiry must be capped at __deadline", err)
-	}
-	if err := s.Write(bg, "d", sessions.Change{Set: sessions.Record{"x": []byte("2")}}, time.Minute); !errors.Is(err, sessions.ErrNotFound) {
-		t.Errorf("a delta past the record's deadline gave %v, want ErrNotFound", err)
-	}
-}
-
-// TestDeltaChangesDeadline checks the deltas that set or drop
-// "__deadline", as SetLifetime does: a deadline already past ends the
-// record, a new one caps this write's expiry and the later ones', and a
-// record without one lives for its ttl.
-func TestDeltaChangesDeadline(t *testing.T) {
-	s := newStore(t, fileDB(t))
-	ms := func(d time.Duration) []byte { return []byte(strconv.FormatInt(time.Now().Add(d).UnixMilli(), 10)) }
-	write := func(id string, ch sessions.Change) error { return s.Write(bg, id, ch, time.Minute) }
-	x := sessions.Change{Set: sessions.Record{"x": []byte("1")}}
-	for id, d := range map[string]time.Duration{"past": time.Hour, "later": time.Hour, "dropped": time.Second} {
-		if err := write(id, sessions.Change{Replace: true, Set: sessions.Record{"__deadline": ms(d)}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := write("past", sessions.Change{Set: sessions.Record{"__deadline": ms(-time.Second)}}); !errors.Is(err, sessions.ErrNotFound) {
-		t.Errorf("a delta that sets a deadline already past gave %v, want ErrNotFound", err)
-	}
-	if _, err := s.Read(bg, "past"); !errors.Is(err, sessions.ErrNotFound) {
-		t.Errorf("Read after a delta set a deadline already past gave %v, want ErrNotFound", err)
-	}
-	// The writes follow at once, far inside the 1 s deadlines.
-	for _, w := range []struct {
-		id string
-		ch sessions.Change
-	}{
-		{"later", sessions.Change{Set: sessions.Record{"__deadline": ms(time.Second)}}},
-		{"later", x},
-		{"dropped", sessions.Change{Delete: []string{"__deadline"}}},
-	} {
-		if err := write(w.id, w.ch); err != nil {
-			t.Fatal(err)
-		}
-	}
-	time.Sleep(1500 * time.Millisecond) // past the 1 s deadlines: lateness only waits longer
-	if _, err := s.Read(bg, "later"); !errors.Is(err, sessions.ErrNotFound) {
-		t.Errorf("Read past a deadline a delta set gave %v, want ErrNotFound", err)
-	}
-	if err := write("dropped", x); err != nil {
-		t.Errorf("a delta to a record whose deadline was dropped gave %v", err)
-	}
-	if _, err := s.Read(bg, "dropped"); err != nil {
-		t.Errorf("Read of a record whose deadline was dropped gave %v, want it live for its ttl", err)
-	}
+	sqltest.Deadline(t, newStore(t, fileDB(t)))
 }
 
 // TestSweeper checks that expired records and tombstones are deleted, and
@@ -179,41 +120,44 @@ func TestBadTableName(t *testing.T) {
 // doc makes the table usable with its records' deadlines kept.
 func TestTableWithoutDeadline(t *testing.T) {
 	db := fileDB(t)
-	table := randomName("old")
-	deadline := time.Now().Add(time.Second).UnixMilli()
-	for _, q := range []string{
-		`CREATE TABLE "` + table + `" (id TEXT NOT NULL PRIMARY KEY, state INTEGER NOT NULL,
-			expires_at INTEGER NOT NULL, data TEXT NOT NULL)`,
-		`INSERT INTO "` + table + `" VALUES ('d', 1, ` + strconv.FormatInt(deadline, 10) + `, '{"__deadline":"` + strconv.FormatInt(deadline, 10) + `"}')`,
-	} {
-		if _, err := db.Exec(q); err != nil {
+	name := randomName("old")
+	table := `"` + name + `"`
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.Exec(q, args...); err != nil {
 			t.Fatal(err)
 		}
 	}
-	_, err := sqlitestore.New(bg, db, sqlitestore.WithTable(table), sqlitestore.WithSweepInterval(0))
+	exec(`CREATE TABLE ` + table + ` (id TEXT NOT NULL PRIMARY KEY, state INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL, data TEXT NOT NULL)`)
+	_, err := sqlitestore.New(bg, db, sqlitestore.WithTable(name), sqlitestore.WithSweepInterval(0))
 	if err == nil || !strings.Contains(err.Error(), "deadline") {
 		t.Fatalf("New on a table without the deadline column gave %v, want an error naming the column", err)
 	}
-	for _, q := range []string{
-		`ALTER TABLE "` + table + `" ADD COLUMN deadline INTEGER`,
-		`UPDATE "` + table + `" SET deadline = CAST(json_extract(data, '$.__deadline') AS INTEGER)
-			WHERE state = 1 AND json_type(data, '$.__deadline') = 'text'`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s, err := sqlitestore.New(bg, db, sqlitestore.WithTable(table), sqlitestore.WithSweepInterval(0))
+	exec(`ALTER TABLE ` + table + ` ADD COLUMN deadline INTEGER`)
+	s, err := sqlitestore.New(bg, db, sqlitestore.WithTable(name), sqlitestore.WithSweepInterval(0))
 	if err != nil {
-		t.Fatalf("New after the migration: %v", err)
+		t.Fatalf("New after adding the column: %v", err)
 	}
 	defer s.Close()
-	// At once, far inside the 1 s left: a delta keeps the migrated deadline.
-	if err := s.Write(bg, "d", sessions.Change{Set: sessions.Record{"x": []byte("1")}}, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(1500 * time.Millisecond) // past the deadline: lateness only waits longer
-	if _, err := s.Read(bg, "d"); !errors.Is(err, sessions.ErrNotFound) {
-		t.Errorf("Read past a migrated record's deadline gave %v, want ErrNotFound", err)
-	}
+	sqltest.WithMargin(t, func(margin time.Duration) bool {
+		id, end := "d"+margin.String(), time.Now().Add(margin)
+		dl := strconv.FormatInt(end.UnixMilli(), 10)
+		// A row as the earlier version left it, then the doc's fill.
+		exec(`INSERT INTO `+table+` (id, state, expires_at, data) VALUES (?, 1, ?, ?)`, id, dl, `{"__deadline":"`+dl+`"}`)
+		exec(`UPDATE ` + table + ` SET deadline = CAST(json_extract(data, '$.__deadline') AS INTEGER)
+			WHERE state = 1 AND json_type(data, '$.__deadline') = 'text'`)
+		err := s.Write(bg, id, sessions.Change{Set: sessions.Record{"x": []byte("1")}}, time.Minute)
+		if time.Now().After(end) {
+			return false
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Until(end) + 500*time.Millisecond)
+		if _, err := s.Read(bg, id); !errors.Is(err, sessions.ErrNotFound) {
+			t.Errorf("Read past a migrated record's deadline gave %v, want ErrNotFound", err)
+		}
+		return true
+	})
 }
