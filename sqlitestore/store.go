@@ -204,7 +204,8 @@ func (s *Store) upsert(ctx context.Context, query string, args ...any) error {
 	return nil
 }
 
-// update runs sqlDelta or sqlTouch, which change a live row only.
+// update runs sqlDelta or sqlTouch, which change a live row only. args
+// start with the id, which the statements take as ?1.
 func (s *Store) update(ctx context.Context, query string, args ...any) error {
 	n, err := s.execWrite(ctx, query, args...)
 	if err != nil || n == 1 {
