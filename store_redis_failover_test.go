@@ -214,10 +214,18 @@ func liveOn(t *testing.T, addr, key string) bool {
 		return nil
 	}})
 	defer c.Close()
-	h, err := c.HGetAll(context.Background(), key).Result()
-	if err != nil {
-		t.Fatalf("HGETALL on %s: %v", addr, err)
-	}
+	var h map[string]string
+	// A cluster node answers CLUSTERDOWN while its cluster_state is fail, as
+	// a replica's is for a moment after it became master, and after it was
+	// frozen: what it holds is the same once it answers.
+	waitFor(t, failoverHang, addr+" to answer", func() bool {
+		var err error
+		h, err = c.HGetAll(context.Background(), key).Result()
+		if err != nil && !strings.HasPrefix(err.Error(), "CLUSTERDOWN") {
+			t.Fatalf("HGETALL on %s: %v", addr, err)
+		}
+		return err == nil
+	})
 	_, tomb := h[redisTombField]
 	return len(h) > 0 && !tomb
 }
@@ -262,7 +270,9 @@ func (c *failoverCluster) round(st *RedisStore, client *redis.ClusterClient, tha
 		master.kill()
 		replica.thaw()
 	}
-	waitFor(t, failoverHang, "the replica to take over", func() bool { return role(replica.addr()) == "master" })
+	waitFor(t, failoverHang, "the replica to take over its slots", func() bool {
+		return role(replica.addr()) == "master" && strings.Contains(redisInfo(replica.addr(), "cluster", "info"), "cluster_state:ok")
+	})
 	res.live = liveOn(t, replica.addr(), key)
 
 	rc := redis.NewClient(&redis.Options{Addr: replica.addr()})
