@@ -298,8 +298,8 @@ func TestWriteOnlyRequests(t *testing.T) {
 		m := New(st, WithLifetime(2*time.Second))
 		srv := serve(t, m, appHandler())
 		c := newClient(t, srv, m)
-		start := time.Now()
 		c.get("/set?k=a&v=1")
+		start := time.Now() // after the session's creation: its deadline is before start+2s
 		first := c.id
 
 		st.take()

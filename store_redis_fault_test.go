@@ -186,10 +186,11 @@ type faultServer struct {
 
 // faultApp: /set?k=K&v=N sets K to the int N, /get?k=K writes K's value,
 // /none never touches the session, /destroy logs out.
-func newFaultServer(t *testing.T, st Store) *faultServer {
+func newFaultServer(t *testing.T, st Store, opts ...Option) *faultServer {
 	fs := &faultServer{}
-	fs.m = New(st, WithSecure(false), WithIdleTimeout(30*time.Minute), WithCommitTimeout(faultCommitTimeout),
-		WithLogger(slog.New(slog.NewTextHandler(&fs.logs, nil))))
+	opts = append([]Option{WithSecure(false), WithIdleTimeout(30 * time.Minute), WithCommitTimeout(faultCommitTimeout),
+		WithLogger(slog.New(slog.NewTextHandler(&fs.logs, nil)))}, opts...)
+	fs.m = New(st, opts...)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/set", func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("v"))

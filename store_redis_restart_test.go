@@ -7,6 +7,9 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // TestRedisRestart logs a session out through the middleware, crashes
@@ -40,9 +43,13 @@ func TestRedisRestart(t *testing.T) {
 			srv := newRedisServer(t)
 			srv.args = tc.args
 			srv.start()
-			client := faultClient(t, srv.addr())
+			// What survives a restart is the question, not how fast: the
+			// timeouts are the defaults, which an fsync on every write of
+			// "AOF always" stays well inside on a loaded disk.
+			client := redis.NewClient(&redis.Options{Addr: srv.addr(), ContextTimeoutEnabled: true})
+			t.Cleanup(func() { client.Close() })
 			st := NewRedisStore(client)
-			fs := newFaultServer(t, st)
+			fs := newFaultServer(t, st, WithCommitTimeout(10*time.Second))
 			res := fs.do("/set?k=a&v=7", "")
 			if res.status != http.StatusOK || res.id == "" {
 				t.Fatalf("new session: status %d, cookie %q", res.status, res.id)

@@ -48,13 +48,14 @@ func TestTwoTabLogout(t *testing.T) {
 
 // TestTwoTabLogoutTimed is the same race with real waits and no gate: the
 // logout waits 1 s before it destroys the session, the slow request waits
-// 2 s before it writes, and they start 0.2 s apart. Whatever the machine's
+// 5 s before it writes, and they start 0.2 s apart. Whatever the machine's
 // timing, the browser ends logged out; when the slow request read the
 // session (as it does unless the machine stalls for a second), its write
-// is refused.
+// is refused: the logout lands first unless the machine stalls for nearly
+// four seconds.
 func TestTwoTabLogoutTimed(t *testing.T) {
 	eachStore(t, func(t *testing.T, store sessions.Store) {
-		d := startDemo(t, store, demoapp.Config{SlowWait: 2 * time.Second, LogoutWait: time.Second})
+		d := startDemo(t, store, demoapp.Config{SlowWait: 5 * time.Second, LogoutWait: time.Second})
 		tab1 := newBrowser(t)
 		tab2 := newTab(t, tab1)
 		logIn(t, tab1, d, "alice")

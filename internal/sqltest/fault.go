@@ -33,7 +33,9 @@ type faultApp struct {
 func newFaultApp(t *testing.T, store sessions.Store) *faultApp {
 	a := &faultApp{t: t}
 	m := sessions.New(store,
-		sessions.WithCommitTimeout(500*time.Millisecond),
+		// A bound on a hang only: a stopped database refuses at once, and a
+		// commit on a loaded machine may take a while.
+		sessions.WithCommitTimeout(5*time.Second),
 		sessions.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
 		sessions.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
 			a.handled.Add(1)
