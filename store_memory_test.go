@@ -207,7 +207,9 @@ func TestMemoryStoreChurnBoundedMemory(t *testing.T) {
 }
 
 func TestMemoryStoreCloseStopsSweeper(t *testing.T) {
-	before := memCountGoroutines("sessions.(*MemoryStore)", "sessions.NewMemoryStore")
+	// Only the store's goroutines count: other tests' goroutines come and go.
+	storeGoroutines := func() int { return memCountGoroutines("sessions.(*MemoryStore)", "sessions.NewMemoryStore") }
+	before := storeGoroutines()
 	sweepersBefore := memCountSweepers()
 	s := sessions.NewMemoryStore(sessions.WithSweepInterval(time.Millisecond))
 	if n := memWaitSweepers(sweepersBefore + 1); n != sweepersBefore+1 {
@@ -222,10 +224,9 @@ func TestMemoryStoreCloseStopsSweeper(t *testing.T) {
 	if n := memWaitSweepers(sweepersBefore); n != sweepersBefore {
 		t.Errorf("%d sweeper goroutines after Close, want %d", n, sweepersBefore)
 	}
-	// Only the store's goroutines count: other tests' goroutines come and go.
 	deadline := time.Now().Add(10 * time.Second)
-	n := memCountGoroutines("sessions.(*MemoryStore)", "sessions.NewMemoryStore")
-	for ; n > before && time.Now().Before(deadline); n = memCountGoroutines("sessions.(*MemoryStore)", "sessions.NewMemoryStore") {
+	n := storeGoroutines()
+	for ; n > before && time.Now().Before(deadline); n = storeGoroutines() {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if n > before {

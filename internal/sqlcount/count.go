@@ -92,6 +92,7 @@ func (cn *countConn) ExecContext(ctx context.Context, query string, args []drive
 	return res, err
 }
 
+// QueryContext counts a query as ExecContext counts a statement.
 func (cn *countConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	q, ok := cn.Conn.(driver.QueryerContext)
 	if !ok {
