@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,8 +17,7 @@ type changes struct {
 	cleared bool              // Clear: delete every value the request read
 	rotate  rotation          // a new ID at commit
 	user    string            // the user to bind, with rotateLogin
-	end     string            // the ID that Destroy ends at commit, or ""
-	endUser string            // the user of that session, when known
+	end     ending            // what Destroy ends at commit
 	others  bool              // DestroyOthers
 	cookie  bool              // the cookie must be sent again (RememberMe)
 	err     error             // the first value the codec could not encode
@@ -121,40 +121,28 @@ func (s *Session) commit(p phase) (issue, error) {
 	defer s.mu.Unlock()
 	ch := s.ch
 	s.ch = changes{}
-	cookie, err := s.commitEnd(ch.end, ch.endUser)
+	cookie, err := s.commitEnd(ch.end)
 	if err != nil {
 		return issue{}, err
 	}
 	if ch.err != nil {
-		return issue{}, ch.err
+		return cookie, ch.err
 	}
 	if s.state == loadFailed {
 		s.state = loadReported
-		return issue{}, s.readErr
+		return cookie, s.readErr
 	}
+	user, keep := s.meta.user, s.id
 	c, err := s.commitChanges(ch, p)
 	if c.set {
 		cookie = c
 	}
-	if err == nil && ch.others {
-		err = s.commitOthers()
+	if ch.others && user != "" && keep != "" && (err == nil || errors.Is(err, ErrInvalidated)) {
+		if oerr := s.m.destroyOthers(s.ctx, user, handle(keep), err == nil); oerr != nil {
+			err = oerr
+		}
 	}
 	return cookie, err
-}
-
-// commitEnd carries out a Destroy: it ends the session under id and every
-// session renewed from it, and returns the cookie that deletes the
-// browser's copy.
-func (s *Session) commitEnd(id, user string) (issue, error) {
-	if id == "" {
-		return issue{}, nil
-	}
-	m := s.m
-	if _, err := m.endChain(s.ctx, handle(id), nil, m.followSince()); err != nil {
-		return issue{}, err
-	}
-	m.emit(s.ctx, Event{Kind: EventDestroyed, Session: handle(id), UserID: user})
-	return m.endIssue(), nil
 }
 
 // commitChanges writes what the request changed, by the state of the
@@ -183,7 +171,8 @@ func (s *Session) commitChanges(ch changes, p phase) (issue, error) {
 }
 
 // commitNew stores values under a fresh ID as a new session with metadata
-// md (its user, its login time, its cookie's persistence).
+// md (its user, its login time, its cookie's persistence). A session bound
+// to a user is added to the user's index before its record is written.
 func (s *Session) commitNew(values map[string][]byte, md meta) (issue, error) {
 	m := s.m
 	id, err := newID()
@@ -191,39 +180,47 @@ func (s *Session) commitNew(values map[string][]byte, md meta) (issue, error) {
 		return issue{}, fmt.Errorf("sessions: new ID: %w", err)
 	}
 	now := m.cfg.now()
-	set := m.newRecord(values, md, now)
-	if md.user == "" {
-		return s.store(id, set, md, now, Event{Kind: EventCreated})
+	md.created, md.touched = now, now
+	rec, ev := m.newRecord(values, md, now), Event{Kind: EventCreated}
+	if md.user != "" {
+		if _, err := m.indexAdd(s.ctx, md.user, handle(id), md.deadline()); err != nil {
+			return issue{}, err
+		}
+		ev.Kind = EventLogin
 	}
-	if err := m.indexAdd(s.ctx, md.user, handle(id), now, true); err != nil {
-		return issue{}, err
+	if err := m.create(s.ctx, handle(id), rec, md.ttl(now)); err != nil {
+		return issue{}, s.createFailed(id, err)
 	}
-	cookie, err := s.store(id, set, md, now, Event{Kind: EventLogin})
-	if err == nil {
+	s.adoptNew(id, rec, md, ev)
+	if md.user != "" {
 		m.enforceLimit(s.ctx, md.user, handle(id))
 	}
-	return cookie, err
+	return s.issue(now), nil
 }
 
-// store writes set, a whole new record, under the fresh ID id and makes it
-// the session's, then emits ev. A tombstone on id (a Destroy that followed a
-// successor to it first) refuses the write.
-func (s *Session) store(id string, set map[string][]byte, md meta, now time.Time, ev Event) (issue, error) {
-	m := s.m
-	md.created, md.touched = now, now
-	err := m.write(s.ctx, handle(id), Change{Replace: true, Set: set}, md.ttl(now))
-	switch {
-	case errors.Is(err, ErrInvalidated):
-		m.refused(s.ctx, id, err)
+// create writes rec, a whole new record, under key, the handle of a fresh ID.
+func (m *Manager) create(ctx context.Context, key string, rec Record, ttl time.Duration) error {
+	return m.write(ctx, key, Change{Replace: true, Set: rec}, ttl)
+}
+
+// createFailed turns the failed write of a new record under id into the
+// commit's error: a tombstone on id (a Destroy that followed a successor to
+// it first) refuses it.
+func (s *Session) createFailed(id string, err error) error {
+	if errors.Is(err, ErrInvalidated) {
+		s.m.refused(s.ctx, id, err)
 		s.startNew()
-		return issue{}, errRefused
-	case err != nil:
-		return issue{}, fmt.Errorf("sessions: write new session: %w", err)
+		return errRefused
 	}
-	s.id, s.rec, s.meta = id, set, md
+	return fmt.Errorf("sessions: write new session: %w", err)
+}
+
+// adoptNew makes rec, just written under the fresh ID id, the session's, and
+// emits ev.
+func (s *Session) adoptNew(id string, rec Record, md meta, ev Event) {
+	s.id, s.rec, s.meta = id, rec, md
 	ev.Session, ev.UserID = handle(id), md.user
-	m.emit(s.ctx, ev)
-	return s.issue(now), nil
+	s.m.emit(s.ctx, ev)
 }
 
 // commitBlind writes the changes of a request that never read its session
@@ -263,35 +260,39 @@ func (s *Session) commitBlind(ch changes, p phase) (issue, error) {
 }
 
 // commitExisting writes the request's changes to a live session, or touches
-// it when the touch interval has passed.
+// it when the touch interval has passed, or presents it (the first request
+// that carries a renewed ID clears its fresh mark).
 func (s *Session) commitExisting(ch changes, p phase) (issue, error) {
 	m := s.m
 	now := m.cfg.now()
 	// DestroyOthers writes at least the touch time, so that the store
 	// confirms this session is still live before the others end.
-	due := s.touchDue(now) || ch.others
+	present := s.id == s.cookieID && s.rec[keyFresh] != nil
+	due := s.touchDue(now) || ch.others || present
 	if len(ch.values) == 0 && !ch.cleared && !due {
 		return issue{}, nil
 	}
 	change := ch.delta(s.rec, now)
+	if present {
+		change.Delete = append(change.Delete, keyFresh)
+	}
 	if len(change.Set) == 1 && len(change.Delete) == 0 && !due {
 		return issue{}, nil // nothing but the touch time, which is not due
 	}
 	if ch.cookie && p == afterHeaders {
 		return issue{}, lateError("a cookie change")
 	}
-	err := errRefused
+	err := ErrNotFound // expired by this Manager's clock
 	if ttl := s.meta.ttl(now); ttl > 0 {
 		err = m.write(s.ctx, handle(s.id), change, ttl)
 	}
 	switch {
-	case errors.Is(err, ErrInvalidated), errors.Is(err, ErrNotFound):
+	case errors.Is(err, ErrInvalidated):
 		m.refused(s.ctx, s.id, err)
 		s.startNew()
-		if errors.Is(err, ErrNotFound) && ch.cleared && ch.hasValues() && p == beforeHeaders {
-			return s.commitNew(ch.values, m.cfg.newMeta())
-		}
 		return issue{}, errRefused
+	case errors.Is(err, ErrNotFound):
+		return s.expiredAtCommit(ch, p)
 	case err != nil:
 		return issue{}, fmt.Errorf("sessions: write: %w", err)
 	}
@@ -300,6 +301,22 @@ func (s *Session) commitExisting(ch changes, p phase) (issue, error) {
 		return s.issue(now), nil
 	}
 	return issue{}, nil
+}
+
+// expiredAtCommit handles a session that expired between the request's
+// read and its commit: the values the request set start a new session, as
+// for a request that found no session, so that none is lost silently; after
+// the response headers, when no new cookie can be sent, the commit fails.
+func (s *Session) expiredAtCommit(ch changes, p phase) (issue, error) {
+	s.m.refused(s.ctx, s.id, ErrNotFound)
+	s.startNew()
+	switch {
+	case !ch.hasValues():
+		return issue{}, errRefused
+	case p == afterHeaders:
+		return issue{}, lateError("a new session (the session expired during the request)")
+	}
+	return s.commitNew(ch.values, s.meta)
 }
 
 // touchDue reports whether a read-only request must extend the idle

@@ -8,46 +8,73 @@ import (
 	"time"
 )
 
-// How a logout sticks (G1) and a renewal stays safe (G2), on any Store and
-// without a lock or an atomic step across two records:
+// How a logout sticks (G1) and a renewal stays safe (G2), on any Store,
+// without a lock, an atomic step across two records, or a clock:
 //
 //   - Destroy removes the record and leaves a tombstone for at least the
 //     absolute lifetime; the store refuses every later Write under it in the
 //     same atomic step as the write, so a request still holding the ID can
 //     never write it back.
-//   - Renew (and Login) first records where the session goes: a successor
-//     record under "s:<old handle>" gets the new handle, merged with Create
-//     so that two Renews racing on one ID both leave theirs. Then it removes
-//     the old record; if that record was no longer live, a Destroy or
-//     another Renew got there first, and this Renew is refused. Only then is
-//     the new record written, with Replace, which a tombstone refuses too.
-//   - A Destroy whose Remove finds no live record follows the successors it
-//     finds and removes them too, all the way down a chain of renewals.
-//     Whichever order the two race in, the new ID ends: either the Destroy
-//     tombstones it before the Renew writes it (the write is refused), or
-//     the Renew wrote it and the Destroy, following the successor, removes
-//     it.
+//   - Renew (and Login, and the Renew of a bound session) moves a session
+//     from handle h to handle n in four steps: it records n in the successor
+//     record "s:<h>" (a Create merge, so that two Renews racing on one ID
+//     both leave theirs), adds n to the user's index, writes n's record
+//     marked fresh (not yet presented), and only then removes h. If h was no
+//     longer live, a Destroy or another Renew got there first: this Renew is
+//     refused and removes the n it wrote, which no one holds. So at every
+//     moment the session is live under h or under n (or both, for the
+//     instant between the last two steps), and a successor record names
+//     every n that ever was live.
+//   - A request that reads n for the first time presents it: its commit
+//     deletes the fresh mark (folded into its own write, or one write more).
+//     A request that only writes, without reading, does not: it cannot know
+//     the mark is there.
 //
-// A user's sessions are found the same way (see users.go): Login and the
-// Renew of a bound session add the new handle to the user's index before
-// the record is written, so a log-out-everywhere that reads the index
-// reaches every session, or a tombstone refuses it.
+// Which renewals a Destroy ends is decided by what its request saw, never by
+// a clock:
+//
+//   - A request that loaded its session live and destroys it ends that
+//     session and, if a concurrent request renewed it meanwhile, every
+//     renewal of it, however long the request ran: the two raced.
+//   - A request whose load found its ID already ended (the browser holds
+//     an old ID: the Renew's response was lost or is still in flight) ends
+//     the renewals of that ID that no request has presented yet, and stops
+//     at a presented one: an ID planted before a Login cannot log out the
+//     victim who has since used the new one.
+//   - An ID that never was a session has no successor record: its Destroy
+//     writes nothing.
+//
+// A user's sessions are found the same way (see users.go): DestroyUser and
+// its kin end each session they find in the index and follow its renewals,
+// as a request that loaded it live would.
 
 // successorKey is the store key of the record that lists where the
 // session with handle h went when it was renewed.
 func successorKey(h string) string { return "s:" + h }
 
+// ending is what a Destroy ends at commit.
+type ending struct {
+	id   string // the ID the request carried
+	live bool   // the request loaded it live (or could not tell)
+	user string // the user it was bound to, when known
+}
+
 // Destroy ends the session: at commit its record is removed from the store,
 // its ID can never be written again, and the response deletes the cookie
-// (Max-Age=0). Destroy needs no read and costs one store call when the ID is
-// live, two when it is not (it then looks for a renewal). If the session
-// was renewed by a concurrent request, the sessions it was renewed to end
-// too (two more calls each): a Renew and a Destroy that race end the
-// session, whichever commits first. A renewal more than a minute old (or
-// ten commit timeouts) is not followed: a browser that still sends the old
-// ID then never had the new one, like the planter of an ID before a log in,
-// and must not be able to end the session it became. Values set after
-// Destroy start a new session with a fresh ID.
+// (Max-Age=0). Destroy reads the session if the request has not, so that
+// it knows what to end: a live session costs one store call more (two, with
+// the user's index, when it is bound to a user); an ID the store no longer
+// knows costs one read of its renewals, and an ID that never was a session
+// nothing more.
+//
+// If a concurrent request renewed the session after this request loaded
+// it, the renewals end too, however long this request ran: a Renew and a
+// Destroy that race end the session, whichever commits first. If the
+// session had already been renewed when this request loaded it (the
+// browser sent the old ID because the renewal's response had not reached
+// it), the renewals that no request has presented yet end, and one that the
+// browser has already used is left alone. Values set after Destroy start a
+// new session with a fresh ID.
 //
 // A Destroy always happens, even when the same request's commit fails
 // otherwise (say, a value that cannot be encoded). When Destroy is called
@@ -57,16 +84,14 @@ func successorKey(h string) string { return "s:" + h }
 func (s *Session) Destroy() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	end := s.id
-	if end == "" {
-		// Not read, unknown, expired, or unreadable (store down): the ID
-		// the browser holds gets its tombstone all the same.
-		end = s.cookieID
+	s.load()
+	end := ending{id: s.id, live: true, user: s.meta.user}
+	if end.id == "" {
+		// Unknown or expired (live: false), or unreadable with the store
+		// down (live: true, the safe side).
+		end = ending{id: s.cookieID, live: s.state != loadDone}
 	}
 	s.ch = changes{end: end}
-	if end != "" && end == s.id {
-		s.ch.endUser = s.meta.user
-	}
 	s.state, s.readErr = loadDone, nil
 	s.startNew()
 }
@@ -103,11 +128,15 @@ func (s *Session) Renew() {
 // Logging in while bound to another user ends that user's session (as
 // Destroy) and starts a new one for userID: nothing read from the other
 // user's session carries over, only the values this request set, so the
-// other user's DestroyUser can never reach the new session. Login panics if
-// userID is empty; to log out, call Destroy.
+// other user's DestroyUser can never reach the new session.
+//
+// An empty userID names no one: Login("") does nothing but log a warning,
+// so that an empty login form can never bind a session. To log out, call
+// Destroy.
 func (s *Session) Login(userID string) {
 	if userID == "" {
-		panic("sessions: Login with an empty user ID")
+		s.m.cfg.logger.LogAttrs(s.ctx, slog.LevelWarn, "Login with an empty user ID: ignored")
+		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -115,6 +144,43 @@ func (s *Session) Login(userID string) {
 	if s.state == loadDone {
 		s.ch.rotate, s.ch.user = rotateLogin, userID
 	}
+}
+
+// commitEnd carries out a Destroy and returns the cookie that deletes the
+// browser's copy.
+func (s *Session) commitEnd(end ending) (issue, error) {
+	if end.id == "" {
+		return issue{}, nil
+	}
+	if _, err := s.end(end); err != nil {
+		return issue{}, err
+	}
+	return s.m.endIssue(), nil
+}
+
+// end ends what a Destroy of end.id ends (see the rules at the top of this
+// file) and returns the handles it found live and removed.
+func (s *Session) end(end ending) ([]string, error) {
+	m, h := s.m, handle(end.id)
+	var ended []string
+	var err error
+	if end.live {
+		ended, err = m.endChain(s.ctx, h)
+	} else {
+		ended, err = m.endUnpresented(s.ctx, h)
+	}
+	if err != nil {
+		return ended, err
+	}
+	if len(ended) > 0 {
+		m.emit(s.ctx, Event{Kind: EventDestroyed, Session: h, UserID: end.user})
+	}
+	if end.user != "" {
+		if err := m.indexDelete(s.ctx, end.user, append(ended, h)); err != nil {
+			m.logError(s.ctx, "removing an ended session from its user's index failed", end.id, err)
+		}
+	}
+	return ended, nil
 }
 
 // commitRotate moves the session to a fresh ID, following the steps above.
@@ -142,13 +208,13 @@ func (s *Session) commitRotate(ch changes) (issue, error) {
 // SetIdleTimeout). If that session had ended meanwhile, the Login is refused,
 // as a Renew would be.
 func (s *Session) endForLogin(ch changes) (meta, map[string][]byte, error) {
-	m, old := s.m, s.meta
-	live, err := m.endChain(s.ctx, handle(s.id), nil, time.Time{})
+	old := s.meta
+	ended, err := s.end(ending{id: s.id, live: true, user: old.user})
 	if err != nil {
 		return meta{}, nil, err
 	}
-	m.emit(s.ctx, Event{Kind: EventDestroyed, Session: handle(s.id), UserID: old.user})
-	if !live {
+	if len(ended) == 0 {
+		m := s.m
 		m.refused(s.ctx, s.id, ErrInvalidated)
 		s.startNew()
 		return meta{}, nil, errRefused
@@ -168,8 +234,7 @@ func (s *Session) endForLogin(ch changes) (meta, map[string][]byte, error) {
 }
 
 // rotate moves the live session to a fresh ID with values and metadata md.
-// login reports a Login, which prunes the user's index and enforces the
-// session limit.
+// login reports a Login, which enforces the session limit.
 func (s *Session) rotate(values map[string][]byte, md meta, login bool) (issue, error) {
 	m := s.m
 	id, err := newID()
@@ -177,42 +242,67 @@ func (s *Session) rotate(values map[string][]byte, md meta, login bool) (issue, 
 		return issue{}, fmt.Errorf("sessions: new ID: %w", err)
 	}
 	now, old, next := m.cfg.now(), handle(s.id), handle(id)
-	if md.user != "" {
-		if err := m.indexAdd(s.ctx, md.user, next, now, login); err != nil {
-			return issue{}, err
-		}
-	}
 	if err := m.write(s.ctx, successorKey(old), Change{Create: true, Set: Record{next: formatMillis(now)}}, m.tombstoneTTL()); err != nil {
 		return issue{}, fmt.Errorf("sessions: renew: %w", err)
 	}
-	if live, err := m.remove(s.ctx, old); err != nil || !live {
-		if err == nil {
-			m.refused(s.ctx, s.id, ErrInvalidated)
-			s.startNew()
-			err = errRefused
+	md.created, md.touched = now, now
+	var ix userIndex
+	if md.user != "" {
+		if ix, err = m.indexAdd(s.ctx, md.user, next, md.deadline()); err != nil {
+			return issue{}, err
 		}
+	}
+	rec := m.newRecord(values, md, now)
+	rec[keyFresh] = []byte(old)
+	if err := m.create(s.ctx, next, rec, md.ttl(now)); err != nil {
+		return issue{}, s.createFailed(id, err)
+	}
+	if err := s.retire(old, next, md.user); err != nil {
 		return issue{}, err
 	}
 	ev := Event{Kind: EventRenewed, Previous: old}
 	if login {
 		ev.Kind = EventLogin
 	}
-	indexed := s.meta.user != "" && s.meta.user == md.user
-	cookie, err := s.store(id, m.newRecord(values, md, now), md, now, ev)
-	if err == nil {
-		s.afterRotate(md.user, old, next, indexed, login)
-	}
-	return cookie, err
+	indexed := s.meta.user == md.user
+	s.adoptNew(id, rec, md, ev)
+	s.afterRotate(ix, indexed, old, next, login)
+	return s.issue(now), nil
 }
 
-// afterRotate tidies the user's index once the session moved from old to
-// next: only now may old leave the index (until the new record is written,
-// a DestroyUser reaches it through old), and a Login enforces the session
-// limit. A failure is logged: the session itself moved.
-func (s *Session) afterRotate(user, old, next string, indexed, login bool) {
+// retire removes the old record of a session just written under next. If
+// it was no longer live, a Destroy or another Renew came first: the Renew
+// is refused and next, which no one holds, is removed again.
+func (s *Session) retire(old, next, user string) error {
 	m := s.m
+	live, err := m.remove(s.ctx, old)
+	if err == nil && live {
+		return nil
+	}
+	if _, rerr := m.remove(s.ctx, next); rerr != nil && err == nil {
+		m.logError(s.ctx, "removing the record of a refused renewal failed", "", rerr)
+	}
+	m.unindex(s.ctx, user, next)
+	if err != nil {
+		return err
+	}
+	m.refused(s.ctx, s.id, ErrInvalidated)
+	s.startNew()
+	return errRefused
+}
+
+// afterRotate tidies the user's index, read as ix when the new entry was
+// added, once the session moved from old to next: only now may old leave
+// the index, if it was there (until old was removed, a DestroyUser had to
+// reach it), and a Login enforces the session limit. A failure is logged:
+// the session itself moved.
+func (s *Session) afterRotate(ix userIndex, indexed bool, old, next string, login bool) {
+	m, user := s.m, s.meta.user
+	if user == "" {
+		return
+	}
 	if indexed {
-		if err := m.indexDelete(s.ctx, user, []string{old}); err != nil {
+		if err := m.indexDrop(s.ctx, user, ix, []string{old}); err != nil {
 			m.logError(s.ctx, "removing a renewed session from its user's index failed", s.id, err)
 		}
 	}
@@ -222,14 +312,12 @@ func (s *Session) afterRotate(user, old, next string, indexed, login bool) {
 }
 
 // endChain removes the session with handle h and, when h was no longer
-// live, every session it was renewed to since since (the zero time: ever),
-// down the chain; handles in seen are skipped (and seen may be nil). It
-// reports whether a live session was removed.
-func (m *Manager) endChain(ctx context.Context, h string, seen map[string]bool, since time.Time) (bool, error) {
-	if seen == nil {
-		seen = make(map[string]bool, 1)
-	}
-	ended := false
+// live, every session it was renewed to, down the chain: the Destroy of a
+// request that loaded h live, and of DestroyUser and its kin. It returns the
+// handles it found live and removed.
+func (m *Manager) endChain(ctx context.Context, h string) ([]string, error) {
+	var ended []string
+	seen := map[string]bool{}
 	stack := []string{h}
 	for len(stack) > 0 {
 		x := stack[len(stack)-1]
@@ -243,34 +331,84 @@ func (m *Manager) endChain(ctx context.Context, h string, seen map[string]bool, 
 			return ended, err
 		}
 		if live {
-			ended = true
+			ended = append(ended, x)
 			continue
 		}
-		next, err := m.readKey(ctx, successorKey(x))
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return ended, fmt.Errorf("sessions: read successors: %w", err)
+		next, err := m.successors(ctx, x)
+		if err != nil {
+			return ended, err
 		}
-		for n, at := range next {
-			if t, ok := parseMillis(at); validHandle(n) && (!ok || !t.Before(since)) {
-				stack = append(stack, n)
-			}
+		stack = append(stack, next...)
+	}
+	return ended, nil
+}
+
+// endUnpresented ends the renewals of h, an ID a request found already
+// ended, that no request has presented yet: a browser that sends h never
+// received them. A presented renewal, and all that follows it, is left
+// alone. It writes nothing when h was never renewed.
+func (m *Manager) endUnpresented(ctx context.Context, h string) ([]string, error) {
+	next, err := m.successors(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	var ended []string
+	for _, n := range next {
+		rec, err := m.readKey(ctx, n)
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrCorrupt) {
+			continue // renewed (so presented) or ended since
+		}
+		if err != nil {
+			return ended, fmt.Errorf("sessions: read renewal: %w", err)
+		}
+		if string(rec[keyFresh]) != h {
+			continue
+		}
+		live, err := m.remove(ctx, n)
+		if err != nil {
+			return ended, err
+		}
+		if live {
+			ended = append(ended, n)
+			m.unindex(ctx, string(rec[keyUser]), n)
 		}
 	}
 	return ended, nil
 }
 
-// followSince returns the earliest renewal a Destroy from a request
-// follows: one renewGrace ago. A Destroy races a Renew only while the
-// browser has not received the new ID, seconds at most; one that comes later
-// with the old ID comes from a browser that never had the new one, such as
-// the planter of an ID before a log in, and must not end the session.
-func (m *Manager) followSince() time.Time {
-	return m.cfg.now().Add(-max(time.Minute, 10*m.cfg.commitTimeout))
+// unindex removes the ended session h from userID's index, if it is bound
+// to one. A failure is logged: the session itself ended.
+func (m *Manager) unindex(ctx context.Context, userID, h string) {
+	if userID == "" {
+		return
+	}
+	if err := m.indexDelete(ctx, userID, []string{h}); err != nil {
+		m.logError(ctx, "removing an ended session from its user's index failed", "", err)
+	}
+}
+
+// successors returns the handles the session h was renewed to.
+func (m *Manager) successors(ctx context.Context, h string) ([]string, error) {
+	rec, err := m.readKey(ctx, successorKey(h))
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sessions: read successors: %w", err)
+	}
+	next := make([]string, 0, len(rec))
+	for n := range rec {
+		if validHandle(n) {
+			next = append(next, n)
+		}
+	}
+	return next, nil
 }
 
 // tombstoneTTL is how long the tombstone of an ended ID, and the successor
 // record of a renewed one, last: the absolute lifetime, the longest any
-// cookie for it, or any session renewed from it, could live.
+// session lives, and so the longest any request carrying the ID (or a
+// Renew's in-flight write of a successor) can still reach the store.
 func (m *Manager) tombstoneTTL() time.Duration { return m.cfg.lifetime }
 
 // remove tombstones the record under key and reports whether it was live.

@@ -217,10 +217,11 @@ const (
 // responseWriter commits the session before the response headers go out. It
 // passes everything else through: the body is never buffered.
 type responseWriter struct {
-	rw    http.ResponseWriter
-	r     *http.Request
-	s     *Session
-	state writerState
+	rw     http.ResponseWriter
+	r      *http.Request
+	s      *Session
+	state  writerState
+	issued issue // the last ID (or end) the response tells the client
 }
 
 var (
@@ -329,7 +330,10 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 // commitHeaders commits before the headers go out and adds the cookie
 // headers. It reports false when the commit failed and the error handler
-// wrote the response.
+// wrote the response. What was committed stays committed: the error
+// response drops the handler's headers but still carries the session's new
+// ID (or its end), set by this commit or an earlier Session.Commit, so that
+// a failure after a Login never leaves a live session no one holds.
 func (w *responseWriter) commitHeaders() bool {
 	cookie, err := w.s.commit(beforeHeaders)
 	if err != nil && !errors.Is(err, ErrInvalidated) {
@@ -337,6 +341,10 @@ func (w *responseWriter) commitHeaders() bool {
 		for k := range h {
 			delete(h, k)
 		}
+		if cookie.set {
+			w.issued = cookie
+		}
+		w.setCookie(w.issued)
 		w.s.m.fail(w.rw, w.r, w.s, err)
 		return false
 	}
@@ -350,6 +358,7 @@ func (w *responseWriter) setCookie(iss issue) {
 	if !iss.set {
 		return
 	}
+	w.issued = iss
 	h, cfg := w.rw.Header(), &w.s.m.cfg
 	h.Set("Cache-Control", "no-store")
 	if cfg.header != "" {
@@ -395,9 +404,7 @@ func (w *responseWriter) commitNow() error {
 		return lateFailure(err)
 	}
 	cookie, err := w.s.commit(beforeHeaders)
-	if err == nil || errors.Is(err, ErrInvalidated) {
-		w.setCookie(cookie)
-	}
+	w.setCookie(cookie)
 	return err
 }
 

@@ -29,6 +29,7 @@ const (
 	keyLabel       = "__label"    // the application's name for the device
 	keyLifetime    = "__lifetime" // the session's own absolute lifetime, ms, when shorter than the Manager's
 	keyIdle        = "__idle"     // the session's own idle timeout, ms, when it differs from the Manager's
+	keyFresh       = "__fresh"    // the handle a Renew moved the session from, until a request carrying its ID presents it
 )
 
 // Session is the session of one request. Get it with Get or FromContext.

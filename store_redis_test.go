@@ -629,12 +629,13 @@ func TestRedisRoundTripsHTTP(t *testing.T) {
 		clock.Advance(2 * time.Minute)
 		step("/read", 200, 2, "read-only, touch interval passed")
 		step("/read", 200, 1, "read-only, right after the touch")
-		step("/renew", 200, 4, "renew (successor, remove, new record)")
-		if res := step("/read", 200, 1, "read after renew"); res.body != "b" {
+		step("/renew", 200, 4, "renew (successor, new record, remove)")
+		if res := step("/read", 200, 2, "first read after renew (presents the new ID)"); res.body != "b" {
 			t.Fatalf("after renew read %q, want b", res.body)
 		}
+		step("/read", 200, 1, "second read after renew")
 		old := c.id
-		step("/destroy", 200, 1, "destroy without reading")
+		step("/destroy", 200, 2, "destroy without reading (Destroy reads)")
 		if c.id != "" {
 			t.Fatal("destroy did not delete the cookie")
 		}

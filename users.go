@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -42,12 +44,6 @@ type SessionInfo struct {
 	// Label is what the application recorded with Session.SetLabel, such as
 	// a device name it derived from the User-Agent, or "".
 	Label string
-}
-
-// indexEntry is one session of a user's index.
-type indexEntry struct {
-	handle   string
-	deadline time.Time
 }
 
 // maxLabel is the longest label SetLabel keeps, in bytes.
@@ -120,9 +116,11 @@ func (s *Session) SetLabel(label string) {
 }
 
 // DestroyOthers ends, at commit, every other session of the user this
-// session is bound to; this one stays live. Call it after a password change
-// ("log out other devices"). Sessions of the user that are in flight or
-// being renewed end too. It does nothing for a session bound to no user.
+// session is bound to; this one stays live, and so does what another tab
+// renews it to meanwhile. Call it after a password change ("log out other
+// devices"), alone or with Renew. Sessions of the user that are in flight
+// or being renewed end too. It does nothing for a session bound to no user,
+// nor for one this request found already ended.
 func (s *Session) DestroyOthers() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -132,186 +130,344 @@ func (s *Session) DestroyOthers() {
 	}
 }
 
-// commitOthers carries out DestroyOthers for the session as committed.
-func (s *Session) commitOthers() error {
-	if s.meta.user == "" || s.id == "" {
-		return nil
-	}
-	return s.m.destroyUser(s.ctx, s.meta.user, handle(s.id))
-}
-
 // UserSessions returns the live sessions of userID, the most recently
-// active first. It costs one store read for the index and one per session
-// in it, never a scan of the store. A ctx already done gives its error.
+// active first, one per device: a device caught in the middle of a Renew is
+// listed once, under its new handle. It costs one store read for the index
+// and one per session in it, never a scan of the store. A ctx already done
+// gives its error.
 func (m *Manager) UserSessions(ctx context.Context, userID string) ([]SessionInfo, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	entries, err := m.index(ctx, userID, false)
+	ix, err := m.index(ctx, userID, false)
 	if err != nil {
 		return nil, err
 	}
+	devs, err := m.devices(ctx, userID, ix)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SessionInfo, len(devs))
+	for i, d := range devs {
+		out[i] = d.info
+	}
+	return out, nil
+}
+
+// device is one live session of a user, as a devices page shows it.
+type device struct {
+	info     SessionInfo
+	renewing string // the handle it is being renewed from, live for an instant more, or ""
+}
+
+// devices reads each session of ix that may be live and returns the live
+// ones, the most recently active first. A session live under both its old
+// and its new handle (between the last two steps of a Renew) is one device.
+func (m *Manager) devices(ctx context.Context, userID string, ix userIndex) ([]device, error) {
 	now := m.cfg.now()
-	out := make([]SessionInfo, 0, len(entries))
-	for _, e := range entries {
-		if !e.deadline.After(now) {
+	found := make(map[string]device, len(ix))
+	for h, deadline := range ix {
+		if !deadline.After(now) {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		info, ok, err := m.sessionInfo(ctx, userID, e.handle, now)
+		d, ok, err := m.device(ctx, userID, h, now)
 		if err != nil {
 			return nil, err
 		}
 		if ok {
-			out = append(out, info)
+			found[h] = d
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].LastActive.After(out[j].LastActive) })
+	out := make([]device, 0, len(found))
+	for _, d := range found {
+		if _, ok := found[d.renewing]; !ok {
+			d.renewing = ""
+		}
+		if !isRenewing(found, d.info.Handle) {
+			out = append(out, d)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].info.LastActive.After(out[j].info.LastActive) })
 	return out, nil
 }
 
-// sessionInfo reads the session with handle h and describes it, if it is a
-// live session of userID.
-func (m *Manager) sessionInfo(ctx context.Context, userID, h string, now time.Time) (SessionInfo, bool, error) {
+// isRenewing reports whether another session of found is being renewed
+// from h.
+func isRenewing(found map[string]device, h string) bool {
+	for _, d := range found {
+		if d.renewing == h {
+			return true
+		}
+	}
+	return false
+}
+
+// device reads the session with handle h and describes it, if it is a live
+// session of userID.
+func (m *Manager) device(ctx context.Context, userID, h string, now time.Time) (device, bool, error) {
 	rec, err := m.readKey(ctx, h)
 	switch {
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrCorrupt):
-		return SessionInfo{}, false, nil
+		return device{}, false, nil
 	case err != nil:
-		return SessionInfo{}, false, fmt.Errorf("sessions: read session: %w", err)
+		return device{}, false, fmt.Errorf("sessions: read session: %w", err)
 	}
 	md, ok := parseMeta(rec, &m.cfg)
 	if !ok || md.user != userID || md.expired(rec, now) {
-		return SessionInfo{}, false, nil
+		return device{}, false, nil
 	}
 	deadline, _ := parseMillis(rec[keyDeadline])
-	return SessionInfo{
+	info := SessionInfo{
 		Handle: h, UserID: userID, Created: md.login, LastActive: md.touched,
 		Expires: deadline, Label: string(rec[keyLabel]),
-	}, true, nil
+	}
+	return device{info: info, renewing: string(rec[keyFresh])}, true, nil
 }
 
 // DestroySession ends the session of userID named by handle (see
 // SessionInfo.Handle), and every session renewed from it: the revoke button
-// of a devices page. It returns ErrNotFound when handle is not one of the
-// user's live sessions, so that one user cannot end another's.
+// of a devices page. A device that renewed its session since the page was
+// drawn no longer has that handle; it is found through its renewals, and
+// ends all the same. DestroySession returns ErrNotFound when handle never
+// named one of the user's sessions, or when everything it led to had
+// already ended, so that one user can never end another's.
 func (m *Manager) DestroySession(ctx context.Context, userID, handle string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	entries, err := m.index(ctx, userID, true)
+	ix, err := m.index(ctx, userID, true)
 	if err != nil {
 		return err
 	}
-	for _, e := range entries {
-		if e.handle != handle {
-			continue
-		}
-		ended, err := m.endChain(ctx, handle, nil, time.Time{})
-		if err != nil {
-			return err
-		}
-		if ended {
-			m.emit(ctx, Event{Kind: EventDestroyed, Session: handle, UserID: userID})
-		}
-		if err := m.indexDelete(ctx, userID, []string{handle}); err != nil {
-			return err
-		}
-		if !ended {
-			return ErrNotFound
-		}
-		return nil
+	targets, err := m.revokeTargets(ctx, ix, handle)
+	if err != nil {
+		return err
 	}
-	return ErrNotFound
+	done, ended, errs := m.endAll(ctx, userID, targets)
+	if err := m.indexDrop(ctx, userID, ix, done); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if ended == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// revokeTargets returns the sessions of ix that a revoke of h ends: h when
+// the index lists it, else the sessions of ix renewed from h.
+func (m *Manager) revokeTargets(ctx context.Context, ix userIndex, h string) ([]string, error) {
+	if _, ok := ix[h]; ok {
+		return []string{h}, nil
+	}
+	if !validHandle(h) {
+		return nil, nil
+	}
+	renewed, err := m.renewals(ctx, h)
+	var out []string
+	for _, n := range renewed {
+		if _, ok := ix[n]; ok {
+			out = append(out, n)
+		}
+	}
+	return out, err
+}
+
+// renewals returns every handle that h was renewed to, down the chain, as
+// the successor records tell.
+func (m *Manager) renewals(ctx context.Context, h string) ([]string, error) {
+	seen := map[string]bool{h: true}
+	var out []string
+	for queue := []string{h}; len(queue) > 0; queue = queue[1:] {
+		next, err := m.successors(ctx, queue[0])
+		if err != nil {
+			return out, err
+		}
+		for _, n := range next {
+			if !seen[n] {
+				seen[n] = true
+				out = append(out, n)
+				queue = append(queue, n)
+			}
+		}
+	}
+	return out, nil
 }
 
 // DestroyUser ends every session of userID, and every session renewed from
 // one of them, including requests in flight: the call for a password change
 // or a disabled account, usable outside any request. Once it returns nil,
 // none of those sessions can be read or written again. It costs store calls
-// in proportion to the user's sessions: one read of the index, one Remove
-// per entry (and one read more for an entry that was no longer live), one
-// write of the index. A ctx already done gives its error at once; once
-// started, the store calls run on a context that ctx's cancellation does
-// not end (a log out everywhere left half done is worse than a slow one),
-// each bounded by the commit timeout. An index that cannot be read, even
-// one the store reports corrupt, is an error: DestroyUser never reports
-// success without ending the sessions.
+// in proportion to the user's live sessions: one read of the index, one
+// Remove per entry (and one read more for an entry that was no longer
+// live), one write of the index.
+//
+// A ctx already done gives its error at once; once started, the store calls
+// run on a context that ctx's cancellation does not end (a log out
+// everywhere left half done is worse than a slow one), each bounded by the
+// commit timeout, several at a time. A failed call stops no other: every
+// session is tried, and the errors of those that could not be ended are
+// returned joined. An index that cannot be read, even one the store
+// reports corrupt, is an error: DestroyUser never reports success without
+// ending the sessions.
 func (m *Manager) DestroyUser(ctx context.Context, userID string) error {
-	return m.destroyUser(ctx, userID, "")
-}
-
-// destroyUser ends every session in userID's index but keep.
-func (m *Manager) destroyUser(ctx context.Context, userID, keep string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	entries, err := m.index(ctx, userID, true)
+	ix, err := m.index(ctx, userID, true)
 	if err != nil {
 		return err
 	}
-	seen := map[string]bool{keep: true}
-	var ended []string
-	for _, e := range entries {
-		if e.handle == keep {
-			continue
-		}
-		live, err := m.endChain(ctx, e.handle, seen, time.Time{})
-		if err != nil {
-			return err
-		}
-		if live {
-			m.emit(ctx, Event{Kind: EventDestroyed, Session: e.handle, UserID: userID})
-		}
-		ended = append(ended, e.handle)
-	}
-	return m.indexDelete(ctx, userID, ended)
+	return m.endIndexed(ctx, userID, ix, nil)
 }
 
-// index returns the entries of userID's index; none when it has none. A
-// corrupt index reads as empty only for what can afford it (a list, a
-// prune); a log-out-everywhere must fail rather than end nothing, so
-// strict gives the error.
-func (m *Manager) index(ctx context.Context, userID string, strict bool) ([]indexEntry, error) {
+// destroyOthers carries out DestroyOthers for the session keep of userID:
+// every other session ends but keep and what keep was renewed to (another
+// tab of the same device may have renewed it meanwhile). live reports that
+// the store confirmed keep live at commit; otherwise one of its renewals
+// must be, or nothing ends: a request on a session that was destroyed
+// meanwhile (a stolen cookie after a log out everywhere) must not end the
+// sessions the user logged in with since. The index is read before the
+// renewals: a Renew records its successor before its index entry, so every
+// renewal of keep that the index lists is among the renewals read.
+func (m *Manager) destroyOthers(ctx context.Context, userID, keep string, live bool) error {
+	ix, err := m.index(ctx, userID, true)
+	if err != nil {
+		return err
+	}
+	renewed, err := m.renewals(ctx, keep)
+	if err != nil {
+		return err
+	}
+	for i := 0; i < len(renewed) && !live; i++ {
+		_, err := m.readKey(ctx, renewed[i])
+		live = err == nil
+	}
+	if !live {
+		m.log(ctx, slog.LevelInfo, "DestroyOthers not carried out: the session ended before the request committed", "")
+		return nil
+	}
+	spare := map[string]bool{keep: true}
+	for _, h := range renewed {
+		spare[h] = true
+	}
+	return m.endIndexed(ctx, userID, ix, spare)
+}
+
+// endIndexed ends every session of ix, userID's index, but those in spare,
+// and drops the ended ones from the index.
+func (m *Manager) endIndexed(ctx context.Context, userID string, ix userIndex, spare map[string]bool) error {
+	targets := make([]string, 0, len(ix))
+	for h := range ix {
+		if !spare[h] {
+			targets = append(targets, h)
+		}
+	}
+	done, _, errs := m.endAll(ctx, userID, targets)
+	if err := m.indexDrop(ctx, userID, ix, done); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// endParallel is how many sessions endAll ends at once.
+const endParallel = 16
+
+// endAll ends the sessions handles of userID and what they were renewed to,
+// several at a time, so that one slow or failing call (a replica that lags,
+// with WithWaitReplicas) neither delays nor stops the others. It returns the
+// handles it finished, how many sessions were live, and the errors of the
+// others.
+func (m *Manager) endAll(ctx context.Context, userID string, handles []string) (done []string, live int, errs []error) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, endParallel)
+	for _, h := range handles {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			ended, err := m.endChain(ctx, h)
+			if len(ended) > 0 {
+				m.emit(ctx, Event{Kind: EventDestroyed, Session: h, UserID: userID})
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if live += len(ended); err != nil {
+				errs = append(errs, err)
+			} else {
+				done = append(done, h)
+			}
+		}()
+	}
+	wg.Wait()
+	return done, live, errs
+}
+
+// userIndex is a user's index as read: the handle of each session, with
+// the end of its absolute lifetime.
+type userIndex map[string]time.Time
+
+// index returns userID's index; an empty one when it has none. A corrupt
+// index reads as empty only for what can afford it (a list, a prune); a
+// log-out-everywhere must fail rather than end nothing, so strict gives the
+// error.
+func (m *Manager) index(ctx context.Context, userID string, strict bool) (userIndex, error) {
 	rec, err := m.readKey(ctx, userKey(userID))
 	switch {
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrCorrupt) && !strict:
-		return nil, nil
+		return userIndex{}, nil
 	case err != nil:
 		return nil, fmt.Errorf("sessions: read user index: %w", err)
 	}
-	entries := make([]indexEntry, 0, len(rec))
+	ix := make(userIndex, len(rec))
 	for h, v := range rec {
 		if validHandle(h) {
-			d, _ := parseMillis(v)
-			entries = append(entries, indexEntry{handle: h, deadline: d})
+			ix[h], _ = parseMillis(v)
 		}
 	}
-	return entries, nil
+	return ix, nil
 }
 
-// indexAdd adds the session h, created at now, to userID's index, before
-// its record is written. With prune (a Login) it first reads the index and
-// drops the entries past their deadline in the same write.
-func (m *Manager) indexAdd(ctx context.Context, userID, h string, now time.Time, prune bool) error {
-	ch := Change{Create: true, Set: Record{h: formatMillis(now.Add(m.cfg.lifetime))}}
-	if prune {
-		entries, err := m.index(ctx, userID, false)
-		if err != nil {
-			return err
-		}
-		for _, e := range entries {
-			if !e.deadline.After(now) {
-				ch.Delete = append(ch.Delete, e.handle)
-			}
+// indexTTL is the expiry of an index that holds ix after a write: the last
+// deadline it lists, and never less than this Manager's lifetime, so that
+// a session that another server adds concurrently, unseen by this write,
+// never outlives its entry. Servers whose lifetimes differ (a rolling
+// deploy) thus keep the index as long as its longest session.
+func (m *Manager) indexTTL(ix userIndex, now time.Time) time.Duration {
+	ttl := m.cfg.lifetime
+	for _, d := range ix {
+		ttl = max(ttl, d.Sub(now))
+	}
+	return ttl
+}
+
+// indexAdd adds the session h, which ends at deadline, to userID's index
+// before its record is written, and drops the entries past their deadline
+// in the same write. It returns the index as written.
+func (m *Manager) indexAdd(ctx context.Context, userID, h string, deadline time.Time) (userIndex, error) {
+	ix, err := m.index(ctx, userID, false)
+	if err != nil {
+		return nil, err
+	}
+	now := m.cfg.now()
+	ch := Change{Create: true, Set: Record{h: formatMillis(deadline)}}
+	for e, d := range ix {
+		if !d.After(now) {
+			ch.Delete = append(ch.Delete, e)
+			delete(ix, e)
 		}
 	}
-	if err := m.write(ctx, userKey(userID), ch, m.cfg.lifetime); err != nil {
-		return fmt.Errorf("sessions: write user index: %w", err)
+	ix[h] = deadline
+	if err := m.write(ctx, userKey(userID), ch, m.indexTTL(ix, now)); err != nil {
+		return nil, fmt.Errorf("sessions: write user index: %w", err)
 	}
-	return nil
+	return ix, nil
 }
 
 // indexDelete removes handles, all of them ended, from userID's index.
@@ -319,52 +475,76 @@ func (m *Manager) indexDelete(ctx context.Context, userID string, handles []stri
 	if len(handles) == 0 {
 		return nil
 	}
-	err := m.write(ctx, userKey(userID), Change{Delete: handles}, m.cfg.lifetime)
+	ix, err := m.index(ctx, userID, false)
+	if err != nil {
+		return err
+	}
+	return m.indexDrop(ctx, userID, ix, handles)
+}
+
+// indexDrop removes handles from userID's index, which read as ix. It
+// writes nothing when ix lists none of them.
+func (m *Manager) indexDrop(ctx context.Context, userID string, ix userIndex, handles []string) error {
+	var del []string
+	for _, h := range handles {
+		if _, ok := ix[h]; ok {
+			del = append(del, h)
+			delete(ix, h)
+		}
+	}
+	if len(del) == 0 {
+		return nil
+	}
+	err := m.write(ctx, userKey(userID), Change{Delete: del}, m.indexTTL(ix, m.cfg.now()))
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("sessions: write user index: %w", err)
 	}
 	return nil
 }
 
-// enforceLimit ends the least recently active sessions of userID beyond
-// the WithMaxSessions limit, sparing keep, the session just logged in. It
-// reads the index after keep's record was written, so of Logins that race,
-// the last to read sees every session written before it: however they
-// interleave, no more than the limit stay live (two racing at the limit may
-// end each other). A failure is logged: the Login itself succeeded.
+// enforceLimit ends the least recently active devices of userID beyond the
+// WithMaxSessions limit, sparing keep, the session just logged in. It reads
+// the index after keep's record was written, so of Logins that race, the
+// last to read sees every session written before it; a device in the middle
+// of a Renew is live under its old or its new handle, both listed, and
+// counts once. However they interleave, no more than the limit stay live
+// (two racing at the limit may end each other). A failure is logged: the
+// Login itself succeeded.
 func (m *Manager) enforceLimit(ctx context.Context, userID, keep string) {
-	max := m.cfg.maxSessions
-	if max <= 0 {
+	limit := m.cfg.maxSessions
+	if limit <= 0 {
 		return
 	}
-	entries, err := m.index(ctx, userID, false)
+	ix, err := m.index(ctx, userID, false)
+	if err == nil && len(ix) > limit {
+		err = m.endOldest(ctx, userID, ix, keep, limit)
+	}
+	m.logError(ctx, "enforcing the session limit failed", "", err)
+}
+
+// endOldest ends the least recently active devices of ix but keep, so that
+// limit remain with keep.
+func (m *Manager) endOldest(ctx context.Context, userID string, ix userIndex, keep string, limit int) error {
+	devs, err := m.devices(ctx, userID, ix)
 	if err != nil {
-		m.logError(ctx, "enforcing the session limit failed", "", err)
-		return
+		return err
 	}
-	if len(entries) <= max {
-		return
-	}
-	now := m.cfg.now()
-	var live []SessionInfo
-	for _, e := range entries {
-		if e.handle == keep || !e.deadline.After(now) {
+	var victims []string
+	kept := 1
+	for _, d := range devs {
+		if d.info.Handle == keep || d.renewing == keep {
 			continue
 		}
-		info, ok, err := m.sessionInfo(ctx, userID, e.handle, now)
-		if err != nil {
-			m.logError(ctx, "enforcing the session limit failed", "", err)
-			return
+		if kept < limit {
+			kept++
+			continue
 		}
-		if ok {
-			live = append(live, info)
-		}
-	}
-	sort.Slice(live, func(i, j int) bool { return live[i].LastActive.After(live[j].LastActive) })
-	for _, victim := range live[min(len(live), max-1):] {
-		if err := m.DestroySession(ctx, userID, victim.Handle); err != nil && !errors.Is(err, ErrNotFound) {
-			m.logError(ctx, "enforcing the session limit failed", "", err)
-			return
+		victims = append(victims, d.info.Handle)
+		if d.renewing != "" {
+			victims = append(victims, d.renewing)
 		}
 	}
+	done, _, errs := m.endAll(ctx, userID, victims)
+	errs = append(errs, m.indexDrop(ctx, userID, ix, done))
+	return errors.Join(errs...)
 }
