@@ -161,3 +161,31 @@ func TestWithWaitReplicasCluster(t *testing.T) {
 		t.Fatalf("a second Remove gave %v, want ErrNotFound", err)
 	}
 }
+
+// TestDestroyUserWithLaggingReplicas: with WithWaitReplicas asking for more
+// replicas than acknowledge, every Remove of a log out everywhere returns
+// ErrNotReplicated; DestroyUser still tombstones every session on the
+// primary, and returns the errors joined.
+func TestDestroyUserWithLaggingReplicas(t *testing.T) {
+	ctx := context.Background()
+	primary := newRedisServer(t)
+	primary.start()
+	startReplica(t, primary)
+	client := redis.NewClient(&redis.Options{Addr: primary.addr(), ReadTimeout: 10 * time.Second})
+	defer client.Close()
+	st := NewRedisStore(client, WithWaitReplicas(2, 200*time.Millisecond))
+	m := New(st)
+	ids := make([]string, 5)
+	for i := range ids {
+		ids[i] = loginAs(t, m, "lagging")
+	}
+	err := m.DestroyUser(ctx, "lagging")
+	if !errors.Is(err, ErrNotReplicated) {
+		t.Fatalf("DestroyUser with a lagging replica gave %v, want ErrNotReplicated", err)
+	}
+	for i, id := range ids {
+		if err := st.Write(ctx, handle(id), Change{Set: Record{"a": []byte("1")}}, time.Hour); !errors.Is(err, ErrInvalidated) {
+			t.Errorf("session %d of 5 after DestroyUser: Write gave %v, want ErrInvalidated (its tombstone on the primary)", i+1, err)
+		}
+	}
+}
