@@ -5,10 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // idBytes is the number of random bytes in a session ID: 256 bits.
@@ -133,10 +136,10 @@ type cookieConfig struct {
 
 // effectiveName returns the cookie name with the __Host- prefix added when
 // the cookie qualifies for it (Secure, Path=/, no Domain) and the name has no
-// prefix of its own.
+// prefix of its own, in any case: browsers match prefixes so.
 func (c *cookieConfig) effectiveName() string {
 	if c.secure && c.path == "/" && c.domain == "" &&
-		!strings.HasPrefix(c.name, "__Host-") && !strings.HasPrefix(c.name, "__Secure-") {
+		!hasPrefixFold(c.name, "__Host-") && !hasPrefixFold(c.name, "__Secure-") {
 		return "__Host-" + c.name
 	}
 	return c.name
@@ -160,7 +163,12 @@ func (c *cookieConfig) header(name, id string, maxAge time.Duration, now time.Ti
 	case maxAge < 0:
 		b.WriteString("; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT")
 	case maxAge > 0:
-		secs := int64((maxAge + time.Second - 1) / time.Second)
+		// Rounded up without adding first, which would wrap a huge maxAge
+		// into a negative, deleting, Max-Age.
+		secs := int64(maxAge / time.Second)
+		if maxAge%time.Second != 0 {
+			secs++
+		}
 		b.WriteString("; Max-Age=")
 		b.WriteString(strconv.FormatInt(secs, 10))
 		b.WriteString("; Expires=")
@@ -239,4 +247,169 @@ func (c *config) headerValue(id string) string {
 		return "Bearer " + id
 	}
 	return id
+}
+
+// Limits that browsers put on a cookie. A cookie past them is dropped, or
+// its attribute ignored, with no word to the server.
+const (
+	maxCookieAge      = 400 * 24 * time.Hour // Max-Age is capped at 400 days
+	maxCookieSize     = 4096                 // bytes of name and value together
+	maxCookieAttr     = 1024                 // bytes of an attribute's value
+	maxDomainLen      = 253                  // bytes of a host name
+	maxDomainLabelLen = 63                   // bytes of one label of it
+)
+
+// validate returns an error describing the first attribute that a browser
+// would refuse, or would accept in a way that loses the session.
+func (c *cookieConfig) validate() error {
+	if err := c.validateName(); err != nil {
+		return err
+	}
+	if err := c.validateDomain(); err != nil {
+		return err
+	}
+	if err := c.validatePath(); err != nil {
+		return err
+	}
+	switch {
+	case hasPrefixFold(c.name, "__Host-") && (!c.secure || c.domain != "" || c.path != "/"):
+		return fmt.Errorf("cookie name %q has the __Host- prefix (in any case), which needs Secure, Path=/ and no Domain", c.name)
+	case hasPrefixFold(c.name, "__Secure-") && !c.secure:
+		return fmt.Errorf("cookie name %q has the __Secure- prefix (in any case), which needs Secure", c.name)
+	case c.sameSite < 0 || c.sameSite > http.SameSiteNoneMode:
+		return fmt.Errorf("SameSite mode %d is none of http.SameSiteDefaultMode, LaxMode, StrictMode and NoneMode", c.sameSite)
+	case c.sameSite == http.SameSiteNoneMode && !c.secure:
+		return fmt.Errorf("SameSite=None needs Secure")
+	case c.partitioned && !c.secure:
+		return fmt.Errorf("a Partitioned cookie needs Secure")
+	}
+	return nil
+}
+
+// validateName checks that the name is a token, which is all RFC 6265
+// allows in a cookie name, and leaves room for the ID.
+func (c *cookieConfig) validateName() error {
+	if c.name == "" {
+		return fmt.Errorf("cookie name is empty")
+	}
+	if i := strings.IndexFunc(c.name, notTokenChar); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(c.name[i:])
+		return fmt.Errorf("cookie name %q holds %q, which a cookie name may not hold (it is a token: printable ASCII but for ()<>@,;:\\\"/[]?={})", c.name, r)
+	}
+	if n := len(c.effectiveName()) + 1 + idLen; n > maxCookieSize {
+		return fmt.Errorf("cookie name is %d bytes: with the session ID the cookie is %d, past the %d bytes browsers keep", len(c.name), n, maxCookieSize)
+	}
+	return nil
+}
+
+// validatePath checks that the path is one that request paths, which
+// browsers percent-encode, can match.
+func (c *cookieConfig) validatePath() error {
+	p := c.path
+	if p == "" || p[0] != '/' {
+		return fmt.Errorf("cookie path %q must start with /", p)
+	}
+	if len(p) > maxCookieAttr {
+		return fmt.Errorf("cookie path is longer than %d bytes, which browsers ignore", maxCookieAttr)
+	}
+	for _, r := range p {
+		switch {
+		case r == ';':
+			return fmt.Errorf("cookie path %q holds ';', which would end the attribute", p)
+		case r < ' ' || r == 0x7f:
+			return fmt.Errorf("cookie path %q holds %q, a control character browsers refuse", p, r)
+		case r == ' ' || r > 0x7f:
+			return fmt.Errorf("cookie path %q holds %q: browsers percent-encode request paths, so it matches none; percent-encode it", p, r)
+		}
+	}
+	return nil
+}
+
+// validateDomain checks that the domain, without the leading dot browsers
+// ignore, is a host name a browser shares a cookie with: not a URL, an
+// address or a single label.
+func (c *cookieConfig) validateDomain() error {
+	if c.domain == "" {
+		return nil
+	}
+	d := strings.TrimPrefix(c.domain, ".")
+	if err := domainShape(d); err != nil {
+		return fmt.Errorf("cookie domain %q %w", c.domain, err)
+	}
+	if err := domainChars(d); err != nil {
+		return fmt.Errorf("cookie domain %q %w", c.domain, err)
+	}
+	return domainLabels(c.domain, d)
+}
+
+// domainShape returns what makes d, a value given for a domain, something
+// else: a URL, a host and path, an IP address, a host and port.
+func domainShape(d string) error {
+	host := hostOf(d)
+	switch {
+	case strings.Contains(d, "://"):
+		return fmt.Errorf("is a URL; give the host name alone: %q", host)
+	case strings.Contains(d, "/"):
+		return fmt.Errorf("has a path; give the host name alone (%q), and the path with WithPath", host)
+	case net.ParseIP(strings.Trim(host, "[]")) != nil:
+		return fmt.Errorf("is an IP address, which browsers share with no other host; leave WithDomain out for a cookie of this host only")
+	case strings.Contains(d, ":"):
+		return fmt.Errorf("has a port, which browsers refuse in a Domain; give the host name alone: %q", host)
+	}
+	return nil
+}
+
+// hostOf returns the host name in d, a URL, a host and path or a host and
+// port.
+func hostOf(d string) string {
+	if _, rest, ok := strings.Cut(d, "://"); ok {
+		d = rest
+	}
+	d, _, _ = strings.Cut(d, "/")
+	if h, _, err := net.SplitHostPort(d); err == nil {
+		d = h
+	}
+	return d
+}
+
+// domainChars returns the first character of d that a host name may not
+// hold. Underscores pass: browsers accept them in host names.
+func domainChars(d string) error {
+	for _, r := range d {
+		switch {
+		case r > 0x7f:
+			return fmt.Errorf("is not ASCII; give the ASCII form of an internationalized name (\"xn--...\")")
+		case r == '-' || r == '_' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z':
+		default:
+			return fmt.Errorf("holds %q, which a host name may not hold", r)
+		}
+	}
+	return nil
+}
+
+// domainLabels checks the length and the labels of d, the domain given
+// without its leading dot.
+func domainLabels(given, d string) error {
+	if len(d) > maxDomainLen {
+		return fmt.Errorf("cookie domain %q is longer than %d bytes", given, maxDomainLen)
+	}
+	labels := strings.Split(d, ".")
+	for _, l := range labels {
+		switch {
+		case l == "":
+			return fmt.Errorf("cookie domain %q has an empty label (two dots in a row, or one at an end), which browsers refuse", given)
+		case len(l) > maxDomainLabelLen:
+			return fmt.Errorf("cookie domain %q has a label longer than %d bytes", given, maxDomainLabelLen)
+		}
+	}
+	if len(labels) == 1 {
+		return fmt.Errorf("cookie domain %q is a single label: browsers refuse it as a Domain, or keep the cookie for that host alone; leave WithDomain out for a cookie of this host only", given)
+	}
+	return nil
+}
+
+// hasPrefixFold reports whether s starts with prefix in any case, as
+// browsers match the __Host- and __Secure- prefixes.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }

@@ -2,9 +2,11 @@ package sessions
 
 import (
 	"encoding/base64"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestReadCookie(t *testing.T) {
@@ -86,4 +88,24 @@ func FuzzValidID(f *testing.F) {
 			t.Fatalf("validID(%q) = %v, want %v", s, got, want)
 		}
 	})
+}
+
+// TestCookieMaxAgeRoundsUp: Max-Age is the time left in whole seconds,
+// rounded up, and never wraps around into a negative, deleting, value.
+func TestCookieMaxAgeRoundsUp(t *testing.T) {
+	c := &cookieConfig{path: "/"}
+	now := time.Unix(0, 0)
+	for _, tt := range []struct {
+		left time.Duration
+		want string
+	}{
+		{time.Nanosecond, "; Max-Age=1;"},
+		{time.Second, "; Max-Age=1;"},
+		{1500 * time.Millisecond, "; Max-Age=2;"},
+		{math.MaxInt64, "; Max-Age=9223372037;"},
+	} {
+		if got := c.header("s", "v", tt.left, now); !strings.Contains(got, tt.want) {
+			t.Errorf("header with %v left = %q, want %q", tt.left, got, tt.want)
+		}
+	}
 }

@@ -11,8 +11,10 @@ import (
 )
 
 // Option configures a Manager. Options are applied in order by New; every
-// default is set in one place, newConfig, and New panics on an invalid
-// value.
+// default is set in one place, defaultConfig, and New panics on an invalid
+// value, with a message that names it: among them every cookie attribute a
+// browser would drop the cookie for, or ignore, since the browser says
+// nothing when it does.
 type Option func(*config)
 
 // ErrorHandlerFunc responds to a request whose session could not be read or
@@ -56,7 +58,13 @@ func newConfig(opts []Option) (config, error) {
 	if c.logger == nil {
 		c.logger = slog.Default()
 	}
-	return c, c.validate()
+	if err := c.validate(); err != nil {
+		return c, err
+	}
+	// Browsers ignore a Domain's leading dot; the header goes without it,
+	// as they read it.
+	c.cookie.domain = strings.TrimPrefix(c.cookie.domain, ".")
+	return c, nil
 }
 
 // touchFor returns the touch interval of a session whose idle timeout is
@@ -101,19 +109,32 @@ func defaultConfig() config {
 // When the cookie is Secure with Path "/" and no Domain (the default), the
 // name gets the "__Host-" prefix, so the default cookie is
 // "__Host-session"; a name that already starts with "__Host-" or
-// "__Secure-" is used as it is.
+// "__Secure-", in any case, is used as it is. The name must be a token
+// (printable ASCII but for spaces and ()<>@,;:\"/[]?={}); browsers match
+// the prefixes in any case, so "__host-" needs what "__Host-" needs
+// (Secure, Path "/", no Domain) and "__secure-" needs Secure.
 func WithCookieName(name string) Option {
 	return func(c *config) { c.cookie.name = name }
 }
 
-// WithDomain sets the cookie's Domain attribute. Default: none, so the
-// cookie is sent to the host that set it only. A Domain rules out the
-// "__Host-" prefix.
+// WithDomain sets the cookie's Domain attribute, which shares the cookie
+// with the subdomains of domain. Default: none, so the cookie is sent to the
+// host that set it only. A Domain rules out the "__Host-" prefix.
+//
+// domain is a host name of two labels or more, "example.com", in ASCII
+// (the "xn--" form of an internationalized name). A leading dot, which
+// browsers ignore, is accepted and left out of the header. New refuses
+// what a browser would drop the cookie for: a port ("example.com:8080"), a
+// URL or a path, an IP address, a single label ("localhost"), an empty
+// label, and characters other than letters, digits, '-', '_' and '.'.
 func WithDomain(domain string) Option {
 	return func(c *config) { c.cookie.domain = domain }
 }
 
-// WithPath sets the cookie's Path attribute. Default: "/".
+// WithPath sets the cookie's Path attribute. Default: "/". It must start
+// with "/" and, since browsers compare it with percent-encoded request
+// paths, be printable ASCII without spaces or ';' (percent-encode the
+// rest), of at most 1024 bytes.
 func WithPath(path string) Option {
 	return func(c *config) { c.cookie.path = path }
 }
@@ -132,7 +153,7 @@ func WithHTTPOnly(httpOnly bool) Option {
 
 // WithSameSite sets the cookie's SameSite attribute. Default:
 // http.SameSiteLaxMode. http.SameSiteDefaultMode leaves the attribute out;
-// http.SameSiteNoneMode needs Secure.
+// http.SameSiteNoneMode needs Secure. New refuses any other value.
 func WithSameSite(mode http.SameSite) Option {
 	return func(c *config) { c.cookie.sameSite = mode }
 }
@@ -179,7 +200,10 @@ func WithIdleTimeout(d time.Duration) Option {
 
 // WithLifetime sets the absolute lifetime of a session, counted from its
 // creation (or from its last Renew), however active it is. Default: 24
-// hours. It must not be shorter than the idle timeout.
+// hours. It must not be shorter than the idle timeout and, with a cookie,
+// not longer than 400 days: browsers keep a cookie no longer, so its
+// session would end at the browser, unannounced, while the server still
+// keeps it.
 func WithLifetime(d time.Duration) Option {
 	return func(c *config) { c.lifetime = d }
 }
@@ -252,24 +276,14 @@ func defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 
 // validate returns an error describing the first invalid setting.
 func (c *config) validate() error {
-	ck := &c.cookie
+	if err := c.cookie.validate(); err != nil {
+		return err
+	}
 	switch {
-	case ck.name == "" || strings.ContainsFunc(ck.name, notTokenChar):
-		return fmt.Errorf("cookie name %q is not a valid cookie name", ck.name)
-	case ck.path == "" || ck.path[0] != '/' || strings.ContainsAny(ck.path, ";\r\n"):
-		return fmt.Errorf("cookie path %q must start with / and hold no ';'", ck.path)
-	case strings.ContainsAny(ck.domain, "; \r\n"):
-		return fmt.Errorf("cookie domain %q is not a valid domain", ck.domain)
-	case strings.HasPrefix(ck.name, "__Host-") && (!ck.secure || ck.domain != "" || ck.path != "/"):
-		return fmt.Errorf("cookie name %q has the __Host- prefix, which needs Secure, Path=/ and no Domain", ck.name)
-	case strings.HasPrefix(ck.name, "__Secure-") && !ck.secure:
-		return fmt.Errorf("cookie name %q has the __Secure- prefix, which needs Secure", ck.name)
-	case ck.sameSite == http.SameSiteNoneMode && !ck.secure:
-		return fmt.Errorf("SameSite=None needs Secure")
-	case ck.partitioned && !ck.secure:
-		return fmt.Errorf("a Partitioned cookie needs Secure")
 	case c.lifetime <= 0:
 		return fmt.Errorf("lifetime %v must be positive", c.lifetime)
+	case c.header == "" && c.lifetime > maxCookieAge:
+		return fmt.Errorf("lifetime %v is longer than the 400 days (%v) a browser keeps a cookie: sessions would end at the browser first, unannounced", c.lifetime, maxCookieAge)
 	case c.idleTimeout < 0:
 		return fmt.Errorf("idle timeout %v must not be negative", c.idleTimeout)
 	case c.idleTimeout > c.lifetime:
@@ -292,8 +306,8 @@ func (c *config) validate() error {
 	return nil
 }
 
-// notTokenChar reports whether r may not appear in a cookie name (an
-// RFC 7230 token).
+// notTokenChar reports whether r may not appear in a cookie or header name
+// (a token: printable ASCII but for separators).
 func notTokenChar(r rune) bool {
 	if r <= ' ' || r >= 0x7f {
 		return true

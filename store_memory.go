@@ -1,8 +1,8 @@
 package sessions
 
 import (
+	"cmp"
 	"context"
-	"fmt"
 	"hash/maphash"
 	"math"
 	"sync"
@@ -15,6 +15,7 @@ type memoryOptions struct {
 	shrinkMin     int
 }
 
+// defaultMemoryOptions holds every default of a MemoryStore.
 func defaultMemoryOptions() memoryOptions {
 	return memoryOptions{
 		sweepInterval: time.Minute,
@@ -27,13 +28,17 @@ func defaultMemoryOptions() memoryOptions {
 type MemoryOption func(*memoryOptions)
 
 // WithSweepInterval sets how often the background sweeper of a MemoryStore
-// deletes expired records and tombstones. The default is one minute.
+// deletes expired records and tombstones. The default is one minute, and a
+// d of zero means the default too. A negative d runs no sweeper.
 //
 // The interval only bounds how long expired entries hold memory: they are
-// never visible, because every access checks expiry. It must be positive:
-// NewMemoryStore panics otherwise.
+// never visible, because every access checks expiry. Without a sweeper an
+// expired entry is freed only when its ID is written again, so turn it off
+// only for a short-lived store, such as a test's.
 func WithSweepInterval(d time.Duration) MemoryOption {
-	return func(o *memoryOptions) { o.sweepInterval = d }
+	return func(o *memoryOptions) {
+		o.sweepInterval = cmp.Or(d, defaultMemoryOptions().sweepInterval)
+	}
 }
 
 // MemoryStore is a Store that keeps sessions in the memory of the process.
@@ -56,9 +61,11 @@ type MemoryStore struct {
 	shards    [memoryShards]memoryShard
 	shardMask uint64 // memoryShards-1; 0 puts every ID in one shard (a benchmark's baseline)
 	shrinkMin int
-	stop      chan struct{}
-	done      chan struct{}
-	closeOnce sync.Once
+	// sweepEvery is the sweeper's interval, 0 when none runs.
+	sweepEvery time.Duration
+	stop       chan struct{}
+	done       chan struct{} // closed when no sweeper runs
+	closeOnce  sync.Once
 }
 
 type memoryEntry struct {
@@ -68,28 +75,31 @@ type memoryEntry struct {
 	expires int64
 }
 
-// NewMemoryStore returns an empty MemoryStore and starts its sweeper. It
-// panics if an option is invalid.
+// NewMemoryStore returns an empty MemoryStore and starts its sweeper, unless
+// WithSweepInterval turned it off.
 func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
 	o := defaultMemoryOptions()
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.sweepInterval <= 0 {
-		panic(fmt.Sprintf("sessions.NewMemoryStore: sweep interval %v must be positive", o.sweepInterval))
-	}
 	s := &MemoryStore{
-		seed:      maphash.MakeSeed(),
-		epoch:     time.Now(),
-		shardMask: o.shardMask,
-		shrinkMin: o.shrinkMin,
-		stop:      make(chan struct{}),
-		done:      make(chan struct{}),
+		seed:       maphash.MakeSeed(),
+		epoch:      time.Now(),
+		shardMask:  o.shardMask,
+		shrinkMin:  o.shrinkMin,
+		sweepEvery: max(o.sweepInterval, 0),
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
 	}
 	for i := range s.shards {
 		s.shards[i].reset(0)
 	}
-	go s.sweepLoop(o.sweepInterval)
+	if s.sweepEvery == 0 {
+		// Close then finds the sweeper finished, as it finds a stopped one.
+		close(s.done)
+		return s
+	}
+	go s.sweepLoop(s.sweepEvery)
 	return s
 }
 

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -94,6 +96,23 @@ import (
 // (3 s by default) bound a hung server, so keep them below the commit
 // timeout.
 //
+// # Failures
+//
+// Call Ping at start-up: it finds an unreachable server, a refused
+// password or a server without Lua scripts before the first request does.
+//
+// A call that runs out of time while the client cannot connect fails with
+// go-redis's bare "context deadline exceeded": go-redis keeps dialing in
+// the background and drops the dial's error. So NewRedisStore adds a hook
+// to the client (to each node's client that a ClusterClient or a Ring
+// creates from then on) that keeps the last failed connection attempt, and
+// an error that is a context's end also names that attempt, unless one
+// succeeded since: "redis read: context deadline exceeded; the last
+// attempt to connect, 80ms ago, failed: dial tcp 10.0.0.7:6379: connect:
+// connection refused". errors.Is finds both. go-redis's AddHook
+// is not safe while the client runs commands, so create the store before
+// the client is in use.
+//
 // A RedisStore is safe for concurrent use. It does not own the client:
 // closing the client is the caller's business.
 type RedisStore struct {
@@ -101,6 +120,7 @@ type RedisStore struct {
 	opts   redisOptions
 	// readScript is set when the client may send HGETALL to a replica.
 	readScript bool
+	dials      *dialWatch
 }
 
 // RedisOption configures a RedisStore; pass it to NewRedisStore.
@@ -187,7 +207,7 @@ func NewRedisStore(client redis.UniversalClient, opts ...RedisOption) *RedisStor
 	if o.waitReplicas > 0 {
 		checkWaitClient(client, o.waitTimeout)
 	}
-	return &RedisStore{client: client, opts: o, readScript: mayReadReplica(client)}
+	return &RedisStore{client: client, opts: o, readScript: mayReadReplica(client), dials: watchDials(client)}
 }
 
 // checkWaitClient panics unless client can run WAIT on a key's primary
@@ -418,7 +438,7 @@ func (s *RedisStore) Read(ctx context.Context, id string) (Record, error) {
 		if strings.Contains(err.Error(), "WRONGTYPE") {
 			return nil, fmt.Errorf("redis read: the key is not a hash: %w", ErrCorrupt)
 		}
-		return nil, fmt.Errorf("redis read: %w", err)
+		return nil, fmt.Errorf("redis read: %w", s.explain(err))
 	}
 	if _, tomb := rec[redisTombField]; tomb || len(rec) == 0 {
 		return nil, ErrNotFound
@@ -487,7 +507,7 @@ func (s *RedisStore) Write(ctx context.Context, id string, ch Change, ttl time.D
 	}
 	code, err := redisWrite.Run(ctx, s.client, keys, writeArgs(ch, ttl)...).Int64()
 	if err != nil {
-		return fmt.Errorf("redis write: %w", err)
+		return fmt.Errorf("redis write: %w", s.explain(err))
 	}
 	switch code {
 	case redisWriteOK:
@@ -557,7 +577,7 @@ func (s *RedisStore) Remove(ctx context.Context, id string, ttl time.Duration) e
 		live, err = redisRemove.Run(ctx, s.client, keys, redisMillis(ttl), legacy).Int64()
 	}
 	if err != nil {
-		return fmt.Errorf("redis remove: %w", err)
+		return fmt.Errorf("redis remove: %w", s.explain(err))
 	}
 	if live != 1 {
 		return ErrNotFound
@@ -626,7 +646,7 @@ func (s *RedisStore) Exists(ctx context.Context, id string) (bool, error) {
 	}
 	n, err := redisExists.Run(ctx, s.client, keys[:1]).Int64()
 	if err != nil {
-		return false, fmt.Errorf("redis exists: %w", err)
+		return false, fmt.Errorf("redis exists: %w", s.explain(err))
 	}
 	return n == 1, nil
 }
@@ -639,8 +659,82 @@ func (s *RedisStore) Exists(ctx context.Context, id string) (bool, error) {
 func (s *RedisStore) LoadScripts(ctx context.Context) error {
 	for _, sc := range []*redis.Script{redisWrite, redisRemove, redisExists, redisRead} {
 		if err := sc.Load(ctx, s.client).Err(); err != nil {
-			return fmt.Errorf("redis load scripts: %w", err)
+			return fmt.Errorf("redis load scripts: %w", s.explain(err))
 		}
 	}
 	return nil
+}
+
+// Ping checks that the store can work, for a start-up check or a readiness
+// probe: one PING, then LoadScripts, which also finds a server that runs no
+// Lua scripts or a user whose ACL forbids them. Its error names the cause,
+// as the store's errors do (see the RedisStore doc).
+func (s *RedisStore) Ping(ctx context.Context) error {
+	if err := s.client.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis ping: %w", s.explain(err))
+	}
+	return s.LoadScripts(ctx)
+}
+
+// dialWatch is a go-redis hook that keeps the last failed attempt to
+// connect, until one succeeds.
+type dialWatch struct {
+	last atomic.Pointer[dialFailure]
+}
+
+// dialFailure is one failed attempt to connect.
+type dialFailure struct {
+	err error
+	at  time.Time
+}
+
+// watchDials adds a dialWatch to client, or to the node clients it creates
+// from now on, where go-redis dials.
+func watchDials(client redis.UniversalClient) *dialWatch {
+	w := &dialWatch{}
+	switch c := client.(type) {
+	case *redis.Client:
+		c.AddHook(w)
+	case *redis.ClusterClient:
+		c.OnNewNode(func(node *redis.Client) { node.AddHook(w) })
+	case *redis.Ring:
+		c.OnNewNode(func(node *redis.Client) { node.AddHook(w) })
+	}
+	return w
+}
+
+// DialHook implements redis.Hook.
+func (w *dialWatch) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := next(ctx, network, addr)
+		if err != nil {
+			w.last.Store(&dialFailure{err: err, at: time.Now()})
+		} else {
+			w.last.Store(nil)
+		}
+		return conn, err
+	}
+}
+
+// ProcessHook implements redis.Hook; commands pass as they are.
+func (w *dialWatch) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+
+// ProcessPipelineHook implements redis.Hook; pipelines pass as they are.
+func (w *dialWatch) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// explain adds the last failed attempt to connect to err when err is the
+// end of the call's context: go-redis then reports the deadline alone,
+// though the server refused every connection meanwhile.
+func (s *RedisStore) explain(err error) error {
+	if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	f := s.dials.last.Load()
+	if f == nil {
+		return err
+	}
+	ago := time.Since(f.at).Round(time.Millisecond)
+	return fmt.Errorf("%w; the last attempt to connect, %v ago, failed: %w", err, ago, f.err)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -27,6 +28,10 @@ import (
 // under -race. newStore is called once per check and must return an empty
 // store (or one whose other contents do not matter: every check uses fresh
 // IDs and users).
+//
+// The Manager logs through each check's t.Log, so `go test` shows its log
+// for a failing check, or with -v, and keeps the output of passing checks
+// clean however much a store's failures make it log.
 //
 // Options: Rounds scales the unsynchronised rounds (default 1, the full
 // count; testing.Short() divides them by 20).
@@ -197,7 +202,7 @@ type httpSuite struct {
 func newHTTPSuite(t *testing.T, st sessions.Store, c config, opts ...sessions.Option) *httpSuite {
 	h := &httpSuite{t: t, cfg: c, st: &pausingStore{Store: st},
 		loaded: make(chan string, 64), proceed: make(chan struct{})}
-	base := []sessions.Option{sessions.WithSecure(false)}
+	base := []sessions.Option{sessions.WithSecure(false), sessions.WithLogger(testLogger(t))}
 	if c.header != "" {
 		base = append(base, sessions.WithHeader(c.header))
 	}
@@ -206,6 +211,49 @@ func newHTTPSuite(t *testing.T, st sessions.Store, c config, opts ...sessions.Op
 	t.Cleanup(srv.Close)
 	h.url = srv.URL
 	return h
+}
+
+// testLogger returns a logger that writes each record, at every level, as
+// one t.Log line: `go test` shows them only for a failing test or with -v.
+// Records that come after the test has ended, when t.Log would panic, are
+// dropped.
+func testLogger(t testing.TB) *slog.Logger {
+	w := &testLogWriter{t: t}
+	t.Cleanup(w.end)
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
+		Level: slog.LevelDebug,
+		// t.Log has a time of its own under -v; the record's would be noise.
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+}
+
+// testLogWriter passes what a slog.TextHandler writes, one record a Write,
+// to t.Log.
+type testLogWriter struct {
+	t     testing.TB
+	mu    sync.Mutex
+	ended bool
+}
+
+func (w *testLogWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.ended {
+		w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	}
+	return len(p), nil
+}
+
+// end stops the logging, as the test ends.
+func (w *testLogWriter) end() {
+	w.mu.Lock()
+	w.ended = true
+	w.mu.Unlock()
 }
 
 // tagRequests marks each request's context with its X-Test-Tag header.
