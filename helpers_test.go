@@ -14,12 +14,18 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // TestMain keeps the default logger quiet: tests that check log records pass
-// their own logger.
+// their own logger. go-redis's logger is quiet too, set here once, before any
+// client dials: the tests of unreachable servers make its pool log each
+// failed dial, and a later SetLogger would race with the dials of those
+// clients still running in the background.
 func TestMain(m *testing.M) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	redis.SetLogger(quietRedisLogger{})
 	os.Exit(m.Run())
 }
 

@@ -79,7 +79,6 @@ func freePort(t *testing.T) int {
 // newRedisServer returns a server on a free port, not started yet.
 func newRedisServer(t *testing.T) *redisServer {
 	redisServerPath(t)
-	redis.SetLogger(quietRedisLogger{})
 	s := &redisServer{t: t, port: freePort(t), dir: t.TempDir()}
 	t.Cleanup(s.kill)
 	return s

@@ -82,6 +82,17 @@ var httpChecks = []struct {
 	{"ConcurrentLoginsAllIndexed", (*httpSuite).concurrentLogins},
 	{"MaxSessionsHoldsUnderConcurrentLogins", (*httpSuite).maxSessions},
 	{"UserSessionsListsOnlyLiveSessions", (*httpSuite).userSessionsLive},
+	// Following renewals without a clock (http_follow.go).
+	{"SlowLogoutEndsRenewal", (*httpSuite).slowLogoutEndsRenewal},
+	{"LogoutBeforeDelayedRenewal", (*httpSuite).logoutBeforeDelayedRenewal},
+	{"PlantedIDCannotEndPresentedLogin", (*httpSuite).plantedIDCannotEndPresentedLogin},
+	{"LogoutOfUnknownIDWritesNothing", (*httpSuite).logoutOfUnknownIDWritesNothing},
+	{"DestroySessionFollowsRenewal", (*httpSuite).destroySessionFollowsRenewal},
+	{"DestroyUserTriesEverySession", (*httpSuite).destroyUserTriesEverySession},
+	{"IndexCostsFollowLiveSessions", (*httpSuite).indexCostsFollowLiveSessions},
+	{"RenewingDeviceCountsOnce", (*httpSuite).renewingDeviceCounts},
+	{"CommittedLoginSurvivesFailure", (*httpSuite).committedLoginSurvivesFailure},
+	{"DestroyOthersRacingRenew", (*httpSuite).destroyOthersRacingRenew},
 }
 
 // rounds returns n scaled by the Rounds option and testing.Short.

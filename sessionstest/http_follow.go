@@ -15,27 +15,6 @@ import (
 	"github.com/sessionkit/sessions"
 )
 
-// followChecks are RunHTTP's checks of the rules by which a Destroy follows
-// a renewal, and of what DestroySession, DestroyUser, DestroyOthers and the
-// user's index do around a Renew.
-var followChecks = []struct {
-	name string
-	run  func(*httpSuite)
-}{
-	{"SlowLogoutEndsRenewal", (*httpSuite).slowLogoutEndsRenewal},
-	{"LogoutBeforeDelayedRenewal", (*httpSuite).logoutBeforeDelayedRenewal},
-	{"PlantedIDCannotEndPresentedLogin", (*httpSuite).plantedIDCannotEndPresentedLogin},
-	{"LogoutOfUnknownIDWritesNothing", (*httpSuite).logoutOfUnknownIDWritesNothing},
-	{"DestroySessionFollowsRenewal", (*httpSuite).destroySessionFollowsRenewal},
-	{"DestroyUserTriesEverySession", (*httpSuite).destroyUserTriesEverySession},
-	{"IndexCostsFollowLiveSessions", (*httpSuite).indexCostsFollowLiveSessions},
-	{"RenewingDeviceCountsOnce", (*httpSuite).renewingDeviceCounts},
-	{"CommittedLoginSurvivesFailure", (*httpSuite).committedLoginSurvivesFailure},
-	{"DestroyOthersRacingRenew", (*httpSuite).destroyOthersRacingRenew},
-}
-
-func init() { httpChecks = append(httpChecks, followChecks...) }
-
 // The checks of this file hold the rules by which a Destroy follows a
 // renewal, with no clock: the Manager's clock jumps past any window a
 // clock-based rule could use, and two servers' clocks differ.

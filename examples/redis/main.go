@@ -41,15 +41,14 @@ func main() {
 	client := redis.NewClient(opts)
 	defer client.Close()
 
+	// The store is made before the client's first command: it adds a hook
+	// to the client, which go-redis allows only while the client is idle.
+	store := sessions.NewRedisStore(client)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	if err := client.Ping(ctx).Err(); err != nil {
-		fmt.Fprintf(os.Stderr, "Redis is not reachable at %s: %v\nStart one (redis-server) or pass -redis / REDIS_URL.\n", opts.Addr, err)
+	if err := store.Ping(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "Redis at %s cannot keep sessions: %v\nStart one (redis-server) or pass -redis / REDIS_URL.\n", opts.Addr, err)
 		os.Exit(1)
-	}
-	store := sessions.NewRedisStore(client)
-	if err := store.LoadScripts(ctx); err != nil {
-		log.Fatalf("loading the session scripts into Redis: %v", err)
 	}
 	m := sessions.New(store,
 		sessions.WithIdleTimeout(30*time.Minute),

@@ -105,7 +105,7 @@ func (e *SQLEnv) openPostgres(ctx context.Context, dsn, tag string, poolSize int
 	}
 	e.Libs = []SQLLib{
 		{"ours", func(ctx context.Context) (*Lib, error) {
-			st, err := pgstore.New(ctx, pool, pgstore.WithTable(ours), pgstore.WithSweepInterval(0))
+			st, err := pgstore.New(ctx, pool, pgstore.WithTable(ours), pgstore.WithSweepInterval(-1))
 			if err != nil {
 				return nil, err
 			}
@@ -150,7 +150,7 @@ func (e *SQLEnv) openMySQL(ctx context.Context, dsn, tag string, poolSize int) e
 	}
 	e.Libs = []SQLLib{
 		{"ours", func(ctx context.Context) (*Lib, error) {
-			st, err := mysqlstore.New(ctx, db, mysqlstore.WithTable("bench_ours"), mysqlstore.WithSweepInterval(0))
+			st, err := mysqlstore.New(ctx, db, mysqlstore.WithTable("bench_ours"), mysqlstore.WithSweepInterval(-1))
 			if err != nil {
 				return nil, err
 			}
@@ -181,7 +181,7 @@ func (e *SQLEnv) openSQLite(ctx context.Context, poolSize int) error {
 	}
 	e.Libs = []SQLLib{
 		{"ours", func(ctx context.Context) (*Lib, error) {
-			st, err := sqlitestore.New(ctx, db, sqlitestore.WithSweepInterval(0))
+			st, err := sqlitestore.New(ctx, db, sqlitestore.WithSweepInterval(-1))
 			if err != nil {
 				return nil, err
 			}
