@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# The framework examples live in a nested module, examples/frameworks/, with
-# its own go.mod: vet, staticcheck and the tests under the race detector.
+# The gin adapter (ginsessions/) and the framework examples
+# (examples/frameworks/) are nested modules, each with its own go.mod: vet,
+# staticcheck and the tests under the race detector, in each.
 set -euo pipefail
-cd "$(dirname "$0")/../examples/frameworks"
+cd "$(dirname "$0")/.."
 
-echo "--- examples/frameworks: go vet"
-go vet ./...
+for module in ginsessions examples/frameworks; do
+	(
+		cd "$module"
+		echo "--- $module: go vet"
+		go vet ./...
 
-echo "--- examples/frameworks: staticcheck"
-go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+		echo "--- $module: staticcheck"
+		go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
-echo "--- examples/frameworks: go test"
-go test -race -count=1 ./...
+		echo "--- $module: go test"
+		go test -race -count=1 ./...
+	)
+done

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -79,4 +80,31 @@ func TestTwoTabLogoutTimed(t *testing.T) {
 			t.Error("the logged out session is still live in the store")
 		}
 	})
+}
+
+// TestSlowPageByHand is the race as the home page tells a person to run
+// it: tab 2 opens /slow, which shows what it read while it waits; tab 1
+// logs out meanwhile; then tab 2's page reports that its write was
+// refused.
+func TestSlowPageByHand(t *testing.T) {
+	store := sessions.NewMemoryStore()
+	t.Cleanup(func() { store.Close() })
+	d := startDemo(t, store, demoapp.Config{SlowWait: time.Millisecond})
+	tab1 := newBrowser(t)
+	tab2 := newTab(t, tab1)
+	logIn(t, tab1, d, "erin")
+
+	slow := d.gate.arm("slow")
+	// Not chromedp.Navigate, which would wait for the page to finish
+	// loading: the page is sent in two parts, and the second one waits.
+	js[bool](t, tab2, `location.href = `+quote(d.url+"/slow")+`, true`)
+	slow.wait(t)
+	waitFor(t, tab2, `document.querySelector("#slow-read")?.textContent.includes("erin") === true`)
+	logOut(t, tab1)
+	slow.letGo()
+	waitFor(t, tab2, `document.querySelector("#slow-write")?.dataset.outcome === "refused"`)
+	if got := text(t, tab2, "#slow-write"); !strings.Contains(got, "The write was refused.") {
+		t.Errorf("the slow page says %q, want the refusal", got)
+	}
+	expectLoggedOut(t, tab1, "tab 1")
 }

@@ -16,13 +16,16 @@ import (
 )
 
 // TestRacePanel clicks the demo's race panel, which runs the two-tab
-// scenario in one page, and checks that it shows the refusal and that the
-// logout stands.
+// scenario in one page, and checks that it shows the refusal, that the
+// rest of the page no longer shows the ended session (the counter back at
+// 0, no "Your devices" in the menu), and that the logout stands.
 func TestRacePanel(t *testing.T) {
 	eachStore(t, func(t *testing.T, store sessions.Store) {
 		d := startDemo(t, store, demoapp.Config{})
 		tab := newBrowser(t)
 		logIn(t, tab, d, "dave")
+		click(t, tab, "#plus")
+		waitFor(t, tab, `document.readyState === "complete" && document.querySelector("#count")?.textContent === "1"`)
 		handle := handleOf(sessionCookie(t, tab, d))
 		runRace(t, tab)
 		outcome := js[string](t, tab, `document.querySelector("#race-result").dataset.outcome`)
@@ -35,11 +38,15 @@ func TestRacePanel(t *testing.T) {
 			{"#race-log", "writes slow_done: refused, Commit returned ErrInvalidated"},
 			{"#race-log", "reload: logged out"},
 			{"#user", "logged out"},
+			{"#count", "0"},
 		} {
 			sel, want := c.sel, c.want
 			if got := text(t, tab, sel); !strings.Contains(got, want) {
 				t.Errorf("%s shows %q, want %q in it", sel, got, want)
 			}
+		}
+		if js[bool](t, tab, `document.querySelector('nav a[href="/devices"]') !== null`) {
+			t.Error(`the menu still offers "Your devices" after the race`)
 		}
 		expectLoggedOut(t, tab, "the page")
 		if d.live(t, handle) {

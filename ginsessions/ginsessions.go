@@ -1,20 +1,41 @@
-// Package ginsessions puts a sessions.Manager into a gin engine's middleware
-// chain.
+// Package ginsessions puts a [sessions.Manager] into a gin engine's
+// middleware chain:
 //
-// Why an adapter: gin handlers write through c.Writer, gin's own
-// ResponseWriter around the connection. The obvious adapter, which calls
-// m.Handler with a handler that sets c.Request and calls c.Next, leaves
-// c.Writer alone, so every byte the handlers write bypasses the writer that
-// commits the session before the headers go out. That writer sees no write
-// at all, so when the handlers return it commits as if the headers were
-// still to come: it stores the changes and adds its Set-Cookie to headers
-// that gin has already sent. Nothing reports the loss. On any handler that
+//	r := gin.New()
+//	r.Use(gin.Recovery(), ginsessions.Middleware(m))
+//	r.POST("/login", func(c *gin.Context) {
+//		sessions.Get(c.Request).Login(user) // after checking the password
+//		c.String(http.StatusOK, "welcome\n")
+//	})
+//
+// Handlers find the session with sessions.Get(c.Request).
+//
+// # Why an adapter
+//
+// chi, echo and plain net/http take m.Handler, a func(http.Handler)
+// http.Handler, as it is. gin does not, and the adapter that comes to mind
+// first is wrong:
+//
+//	r.Use(func(c *gin.Context) { // wrong: loses cookies, says nothing
+//		m.Handler(http.HandlerFunc(func(_ http.ResponseWriter, req *http.Request) {
+//			c.Request = req
+//			c.Next()
+//		})).ServeHTTP(c.Writer, c.Request)
+//	})
+//
+// gin handlers write through c.Writer, gin's own ResponseWriter around the
+// connection, and this adapter leaves c.Writer alone, so every byte the
+// handlers write bypasses the writer that commits the session before the
+// headers go out. That writer sees no write at all, so when the handlers
+// return it commits as if the headers were still to come: it stores the
+// changes and adds its Set-Cookie to headers that gin has already sent.
+// Nothing reports the loss: no error, no log record. On any handler that
 // writes a body, a new session is stored but its cookie never arrives (a
-// counter answers 1 forever), a log in that calls Renew removes the old ID
-// and sends no new one (the user is logged out), and a log out leaves the
-// dead cookie in the browser. Handlers that only set a status, and gin's
+// counter answers 1 forever), a log in answers 200 and sends no cookie for
+// its fresh ID (the user is logged out), and a log out leaves the dead
+// cookie in the browser. Handlers that only set a status, and gin's
 // redirect after a POST, happen to work, because gin sends their headers
-// after the middleware returns. Middleware swaps c.Writer for one that
+// after the middleware returns. [Middleware] swaps c.Writer for one that
 // writes through the session's writer, so the commit comes before the first
 // byte, as it does in plain net/http.
 //
@@ -45,6 +66,8 @@
 // Context.Value answers its own keys and string keys from c.Keys, and hands
 // any other key to c.Request.Context() only under that flag. With the flag
 // off (gin's default) it returns false, even though the session is there.
+//
+// The module needs Go 1.25, as gin v1.12 does.
 package ginsessions
 
 import (

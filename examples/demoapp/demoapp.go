@@ -61,7 +61,8 @@ type app struct {
 	holds map[string]chan struct{}
 }
 
-// Routes returns the demo's handler, wrapped in m.
+// Routes returns the demo's handler, wrapped in m, with cross-origin
+// requests that change state refused before they reach it.
 func Routes(m *sessions.Manager, cfg Config) http.Handler {
 	if cfg.SlowWait <= 0 {
 		cfg.SlowWait = 3 * time.Second
@@ -83,7 +84,7 @@ func Routes(m *sessions.Manager, cfg Config) http.Handler {
 	mux.HandleFunc("GET /devices", a.devices)
 	mux.HandleFunc("POST /devices/revoke", a.revoke)
 	mux.HandleFunc("POST /devices/others", a.others)
-	return m.Handler(mux)
+	return protect(m.Handler(mux))
 }
 
 // parsePages parses each page together with the layout.
@@ -94,6 +95,9 @@ func parsePages() map[string]*template.Template {
 		t := template.New("layout.html").Funcs(funcs)
 		pages[name] = template.Must(t.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
+	// The slow request's page is sent in parts as the request goes on, so
+	// it has no layout around it.
+	pages["slow"] = template.Must(template.New("slow.html").ParseFS(templateFS, "templates/slow.html"))
 	return pages
 }
 

@@ -32,11 +32,28 @@ func (a *app) devices(w http.ResponseWriter, r *http.Request) {
 		serverError(w, "list sessions", err)
 		return
 	}
-	v := devicesView{base: a.base("devices", s)}
-	for _, info := range list {
-		v.Devices = append(v.Devices, device{SessionInfo: info, This: info.Handle == s.Handle()})
-	}
+	v := devicesView{base: a.base("devices", s), Devices: thisFirst(list, s.Handle())}
 	a.render(w, "devices", v)
+}
+
+// thisFirst returns the rows of the devices page: the session named by
+// this first, then the others, most recently active first as
+// UserSessions lists them. Sorting by activity alone would put the device
+// in use wherever its last write left it, as reading a page does not move
+// its LastActive.
+func thisFirst(list []sessions.SessionInfo, this string) []device {
+	rows := make([]device, 0, len(list))
+	for _, info := range list {
+		if info.Handle == this {
+			rows = append(rows, device{SessionInfo: info, This: true})
+		}
+	}
+	for _, info := range list {
+		if info.Handle != this {
+			rows = append(rows, device{SessionInfo: info})
+		}
+	}
+	return rows
 }
 
 // revoke ends one of the user's sessions, named by its handle. Revoking

@@ -146,10 +146,16 @@ func (a *app) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/?m=out&h="+h, http.StatusSeeOther)
 }
 
-// state is the session as the race panel reads it after the race.
+// state is the session as JSON, for scripts and tests.
 func (a *app) state(w http.ResponseWriter, r *http.Request) {
 	s := sessions.Get(r)
 	writeJSON(w, map[string]any{"user": s.UserID(), "handle": short(s.Handle()), "count": s.GetInt("count")})
+}
+
+// wantsHTML reports whether the client asked for a page, as a browser
+// does when it opens a URL; fetch() and curl ask for anything (*/*).
+func wantsHTML(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
 // wantsJSON reports whether the client asked for a JSON answer.

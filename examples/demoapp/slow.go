@@ -3,6 +3,7 @@ package demoapp
 import (
 	"encoding/json"
 	"errors"
+	"log"
 	"net/http"
 	"time"
 
@@ -23,7 +24,8 @@ type SlowEvent struct {
 // slow reads the session, tells the client so at once, waits, then writes
 // a key and reports what Commit said. With ?hold=TOKEN it waits for POST
 // /release with that token instead of SlowWait, so that the race panel can
-// log out first, however slow the machine.
+// log out first, however slow the machine. A browser tab that opens it gets
+// a page; a script gets the events as JSON lines.
 func (a *app) slow(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		http.Error(w, "GET or POST", http.StatusMethodNotAllowed)
@@ -35,21 +37,49 @@ func (a *app) slow(w http.ResponseWriter, r *http.Request) {
 	if hold != nil {
 		defer a.unhold(token, hold)
 	}
+	report := a.slowReport(w, r, hold != nil)
 	user := s.UserID()
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	enc := json.NewEncoder(w)
-	enc.Encode(SlowEvent{Step: "read", User: user, Handle: short(s.Handle())})
+	report(SlowEvent{Step: "read", User: user, Handle: short(s.Handle())})
 	if err := http.NewResponseController(w).Flush(); err != nil {
 		return
 	}
 	if user == "" {
-		enc.Encode(SlowEvent{Step: "write", Outcome: "skipped", Error: "not logged in: nothing to write"})
+		report(SlowEvent{Step: "write", Outcome: "skipped", Error: "not logged in: nothing to write"})
 		return
 	}
 	a.wait(r, hold)
 	s.Set("slow_done", time.Now().Format(time.TimeOnly))
-	enc.Encode(writeEvent(s.Commit()))
+	report(writeEvent(s.Commit()))
+}
+
+// slowView is what the slow request's page shows of one event.
+type slowView struct {
+	SlowEvent
+	Wait string // how long the request waits between the read and the write
+}
+
+// slowReport sets the response's type and returns what sends each event:
+// a part of a page for a browser tab that navigated to /slow (it asks for
+// HTML), else a JSON line, for the race panel and other scripts.
+func (a *app) slowReport(w http.ResponseWriter, r *http.Request, held bool) func(SlowEvent) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if !wantsHTML(r) {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		enc := json.NewEncoder(w)
+		// An error here is the client gone, which the Flush after the read
+		// reports and the write's Commit does not depend on.
+		return func(e SlowEvent) { _ = enc.Encode(e) }
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	wait := a.cfg.SlowWait.String()
+	if held {
+		wait = "until it is released"
+	}
+	return func(e SlowEvent) {
+		if err := a.pages["slow"].ExecuteTemplate(w, "slow-"+e.Step, slowView{e, wait}); err != nil {
+			log.Printf("demo: render slow %s: %v", e.Step, err)
+		}
+	}
 }
 
 // wait waits for the release of hold, or SlowWait without one.

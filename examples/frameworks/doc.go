@@ -4,9 +4,10 @@
 // another tab while a slow request waits to write.
 //
 //   - chiapp: r.Use(m.Handler), nothing else.
-//   - ginapp: ginsessions.Middleware(m) in the chain, or -wrap for
+//   - ginapp: ginsessions.Middleware(m) in the chain, from the module
+//     github.com/sessionkit/sessions/ginsessions, or -wrap for
 //     m.Handler(engine). The plain adapter that only sets c.Request loses
-//     cookies; package ginsessions says why and tests it.
+//     cookies; that module's documentation says why, and its tests show it.
 //   - echoapp: e.Use(echo.WrapMiddleware(m.Handler)), or -wrap for
 //     m.Handler(e).
 //

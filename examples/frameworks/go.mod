@@ -7,6 +7,7 @@ require (
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/sessionkit/sessions v0.0.0
+	github.com/sessionkit/sessions/ginsessions v0.0.0
 )
 
 require (
@@ -50,3 +51,5 @@ require (
 )
 
 replace github.com/sessionkit/sessions => ../..
+
+replace github.com/sessionkit/sessions/ginsessions => ../../ginsessions

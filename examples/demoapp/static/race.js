@@ -48,38 +48,35 @@
     return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
   }
 
-  // showState makes the header and the session card show the session as
-  // the server reported it after the race.
-  function showState(state, ended) {
-    if (state.user) return;
-    document.body.dataset.user = "";
-    document.body.dataset.handle = state.handle;
-    document.getElementById("who-label").remove();
-    const user = document.getElementById("user");
-    const plain = document.createElement("span");
-    plain.id = "user";
-    plain.textContent = "logged out";
-    user.replaceWith(plain);
-    document.getElementById("handle").textContent = state.handle || "none";
-    document.querySelector(".who .dot").classList.remove("on");
-    const card = document.getElementById("session-card");
-    card.innerHTML = '<h2>This tab\'s session</h2><p class="big">Logged out.</p>' +
-      '<p class="muted">The race ended session <code class="handle"></code> for good. <a href="/">Reload</a> to log in again.</p>';
-    card.querySelector("code").textContent = ended;
+  // reload loads the home page as the server now renders it and puts its
+  // parts marked data-session (the menu, the header's session, the session
+  // card, the counter) in place of this page's, so that nothing outside the
+  // panel still shows the session the race ended. It returns the user the
+  // fresh page shows, "" when logged out.
+  async function reload() {
+    const html = await fetch("/").then((r) => r.text());
+    const fresh = new DOMParser().parseFromString(html, "text/html");
+    for (const part of document.querySelectorAll("[data-session]")) {
+      const twin = fresh.getElementById(part.id);
+      if (twin) part.replaceWith(document.adoptNode(twin));
+    }
+    document.body.dataset.user = fresh.body.dataset.user;
+    document.body.dataset.handle = fresh.body.dataset.handle;
+    return fresh.body.dataset.user;
   }
 
-  function verdict(write, state) {
-    const pass = write.outcome === "refused" && !state.user;
+  function verdict(write, user) {
+    const pass = write.outcome === "refused" && !user;
     result.className = "result " + (pass ? "pass" : "fail");
     result.dataset.outcome = write.outcome;
-    result.dataset.after = state.user ? "logged-in" : "logged-out";
+    result.dataset.after = user ? "logged-in" : "logged-out";
     result.innerHTML = "";
     const head = document.createElement("strong");
     head.textContent = pass ? "The logout stuck." : "Unexpected: the slow write was " + write.outcome + ".";
     const body = document.createElement("span");
     body.textContent = pass
       ? "Tab B's Commit returned ErrInvalidated, so the handler could tell the truth, and the session stays ended. Log in again to rerun."
-      : (write.error || "") + (state.user ? " You are logged in as " + state.user + "." : "");
+      : (write.error || "") + (user ? " You are logged in as " + user + "." : "");
     result.append(head, body);
     result.hidden = false;
   }
@@ -103,10 +100,9 @@
     step("b", write.outcome === "refused"
       ? "writes slow_done: refused, Commit returned ErrInvalidated"
       : "writes slow_done: " + write.outcome, write.outcome === "refused" ? "refused" : "");
-    const state = await fetch("/api/state").then((r) => r.json());
-    step("a", state.user ? "reload: still logged in as " + state.user : "reload: logged out", state.user ? "refused" : "good");
-    showState(state, read.handle);
-    verdict(write, state);
+    const user = await reload();
+    step("a", user ? "reload: still logged in as " + user : "reload: logged out", user ? "refused" : "good");
+    verdict(write, user);
   }
 
   run.addEventListener("click", () => {

@@ -1,5 +1,6 @@
 // Command ginapp is the example app on gin. The session middleware goes into
-// gin's chain through the ginsessions adapter, which routes gin's writer
+// gin's chain through the adapter of the module
+// github.com/sessionkit/sessions/ginsessions, which routes gin's writer
 // through the session's so that the session is committed before the first
 // byte; -wrap runs the other safe way, the whole engine inside m.Handler.
 // Handlers find the session with sessions.Get(c.Request) either way.
@@ -13,7 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/sessionkit/sessions"
-	"github.com/sessionkit/sessions/examples/frameworks/ginsessions"
+	"github.com/sessionkit/sessions/ginsessions"
 )
 
 func main() {
