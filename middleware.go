@@ -59,6 +59,7 @@ type Manager struct {
 	name  string // the cookie's name, with its prefix
 
 	insecureOnce sync.Once // the warning about a Secure cookie over plain HTTP
+	bypassOnce   sync.Once // the warning about a response written past the middleware
 }
 
 // New returns a Manager that keeps sessions in store.
@@ -413,12 +414,30 @@ func (w *responseWriter) finish() {
 	switch w.state {
 	case headersPending:
 		w.begin()
+		w.warnIfLost()
 	case headersSent, hijacked:
 		_, err := w.s.commit(afterHeaders)
 		if err = lateFailure(err); err != nil && !errors.Is(err, ErrInvalidated) {
 			w.s.m.fail(w.rw, w.r, w.s, err)
 		}
 	}
+}
+
+// warnIfLost logs, once per Manager, a cookie that the commit set on a
+// response that had already gone out through a writer other than the
+// session's: a framework's writer (gin's, negroni's) that says it has
+// written while the session's writer saw nothing. That is an adapter that
+// hands the handlers the session's request but not its writer, and the
+// browser never gets the cookie.
+func (w *responseWriter) warnIfLost() {
+	written, ok := w.rw.(interface{ Written() bool })
+	if !w.issued.set || !ok || !written.Written() {
+		return
+	}
+	w.s.m.bypassOnce.Do(func() {
+		w.s.m.cfg.logger.LogAttrs(w.r.Context(), slog.LevelWarn,
+			"a session cookie was lost: the response was written past the session middleware, before the commit; the handlers must write through the ResponseWriter that Handler passes them (for gin, use github.com/sessionkit/sessions/ginsessions)")
+	})
 }
 
 // lateFailure marks err, from a commit after the headers were sent, with
