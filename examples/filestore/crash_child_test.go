@@ -27,6 +27,9 @@ func crashChild(mode, dir string) int {
 		os.Exit(3)
 	}()
 	time.AfterFunc(time.Minute, func() { os.Exit(4) })
+	if mode == modeHold {
+		return holdChild(s)
+	}
 	var out sync.Mutex
 	say := func(format string, args ...any) {
 		out.Lock()
@@ -61,6 +64,21 @@ func crashChild(mode, dir string) int {
 	}
 	started.Wait()
 	say("ready")
+	select {}
+}
+
+// holdID is the id whose lock the child of TestLockHeldByAnotherProcess
+// holds.
+var holdID = testID("held by another process")
+
+// holdChild takes the lock of holdID, prints "locked", and keeps the lock
+// until the process ends.
+func holdChild(s *Store) int {
+	if _, _, err := s.lock(bg, holdID); err != nil {
+		fmt.Fprintln(os.Stderr, "lock:", err)
+		return 2
+	}
+	fmt.Println("locked")
 	select {}
 }
 

@@ -33,12 +33,14 @@ const (
 )
 
 // Child modes: the Store's own Write; the broken variant, which truncates
-// the live file and writes it in place; and the broken variant stopped for
-// good between the truncation and the write, on one session.
+// the live file and writes it in place; the broken variant stopped for
+// good between the truncation and the write, on one session; and a child
+// that only holds the lock of one id (TestLockHeldByAnotherProcess).
 const (
 	modeStore  = "store"
 	modeBroken = "broken"
 	modeForced = "forced"
+	modeHold   = "hold"
 )
 
 func TestMain(m *testing.M) {

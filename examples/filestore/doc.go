@@ -6,7 +6,10 @@
 //  1. reads and decodes the current file, and applies the Change to it with
 //     Change.Apply. Without the per-id lock, two requests that change
 //     different keys read the same old record and the later rename drops the
-//     other's key; with it, concurrent deltas merge.
+//     other's key; with it, concurrent deltas merge. The lock must reach
+//     every writer of the directory: two processes, or two Stores in one
+//     program, that lock only among their own goroutines lose each other's
+//     keys, and both see a session live when they log it out at once.
 //  2. writes the result to a new temporary file in the same directory, never
 //     to the live file. Truncating the live file and writing it in place
 //     leaves it empty or half written for as long as the write takes: a
@@ -29,8 +32,28 @@
 // tombstone before it deletes the record, so a crash in between leaves a
 // record that Read, Exists and Write all treat as removed.
 //
-// A sweeper goroutine deletes expired files; Close stops it.
+// A record past the end of its absolute lifetime, which the Manager keeps
+// in it under "__deadline", reads as missing, and a Write never sets an
+// expiry past it. A request that only writes does not read the session
+// first, so without the cap it would extend, and write into, a session the
+// Manager has already ended, and the value would be lost.
 //
-// The locks live in the process: one process owns a directory. Expiry uses
-// the wall clock, which outlives the process.
+// The lock of an id is a flock(2) on a file of its own (the id's name with
+// ".lock"), taken after a mutex in the process. The flock is seen by every
+// Store and every process on the directory, and the kernel drops it when
+// its holder dies, so a crash never leaves a record locked; the mutex keeps
+// the goroutines of one Store queued where a context can end their wait.
+// A system without flock(2) gets an error from New rather than a Store
+// whose lock stops at the process.
+//
+// The directory must be writable by its owner alone. Whoever else can write
+// to it can plant a record that logs a browser into any account, or delete
+// a tombstone and bring a logged-out session back; New refuses such a
+// directory rather than fix its mode, which would change the access of
+// whatever else shares it. A missing directory is created with mode 0700.
+//
+// A sweeper goroutine deletes expired files, and the lock files of ids left
+// with none; Close stops it. Several Stores may sweep one directory. Expiry
+// uses the wall clock, which outlives the process and is shared by every
+// process on the machine.
 package filestore

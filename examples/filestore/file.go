@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/sessionkit/sessions"
 )
@@ -23,13 +25,19 @@ const (
 	trailerLen  = 4
 )
 
-// File name suffixes. Temporary files start with tempPrefix, so that the
+// File name suffixes. A lock file holds nothing: it is there to be locked
+// (see lockFile). Temporary files start with tempPrefix, so that the
 // sweeper can tell an orphan left by a crash from a live file.
 const (
 	recordSuffix = ".rec"
 	tombSuffix   = ".tomb"
+	lockSuffix   = ".lock"
 	tempPrefix   = ".tmp-"
 )
+
+// keyDeadline is the key under which the Manager keeps the end of a
+// session's absolute lifetime, in Unix milliseconds (see sessions.Store).
+const keyDeadline = "__deadline"
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
@@ -162,7 +170,38 @@ type file struct {
 	rec     sessions.Record
 }
 
-func (f file) live(now int64) bool { return f.expires > now }
+// live reports whether f is neither expired nor, for a record, past its
+// deadline. The deadline is checked here, not only capped by Write, so that
+// a file written without the cap, by an older version of this store, is
+// not served past it either.
+func (f file) live(now int64) bool {
+	if end, ok := deadline(f.rec); ok && end <= now {
+		return false
+	}
+	return f.expires > now
+}
+
+// deadline returns the end of rec's absolute lifetime in Unix nanoseconds,
+// if rec has a readable "__deadline": positive decimal Unix milliseconds,
+// as the Manager writes them. One past what nanoseconds can hold caps
+// nothing.
+func deadline(rec sessions.Record) (int64, bool) {
+	b := rec[keyDeadline]
+	if len(b) == 0 || len(b) > 15 {
+		return 0, false
+	}
+	var ms int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		ms = ms*10 + int64(c-'0')
+	}
+	if ms == 0 || ms > math.MaxInt64/int64(time.Millisecond) {
+		return 0, false
+	}
+	return ms * int64(time.Millisecond), true
+}
 
 // readFile returns the decoded file at path: ok is false when there is no
 // file, and err wraps sessions.ErrCorrupt when it does not decode.

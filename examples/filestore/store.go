@@ -19,6 +19,10 @@ import (
 // separators, no "..", nothing a filesystem treats specially.
 var ErrInvalidID = errors.New("filestore: id is not a handle (64 lowercase hex digits), optionally after \"s:\" or \"u:\"")
 
+// ErrSharedDir is returned by New for a directory that users other than
+// its owner may write to.
+var ErrSharedDir = errors.New("filestore: the directory is writable by users other than its owner")
+
 type options struct {
 	sweepInterval time.Duration
 	// orphanAge is how old a temporary file, or a record file that does not
@@ -42,9 +46,10 @@ func WithSweepInterval(d time.Duration) Option {
 }
 
 // Store is a sessions.Store that keeps each record, and each tombstone, in
-// a file of its own under one directory. It is safe for concurrent use by
-// the goroutines of one process; see the package documentation for how a
-// Write stays atomic and durable.
+// a file of its own under one directory. It is safe for concurrent use, by
+// the goroutines of one process and by other Stores and processes on the
+// same directory; see the package documentation for how a Write stays
+// atomic and durable.
 type Store struct {
 	dir       string
 	locks     idLocks
@@ -55,21 +60,47 @@ type Store struct {
 	closeOnce sync.Once
 }
 
-// New returns a Store that keeps its files in dir, creating the directory
-// (mode 0700) if it is missing, and starts its sweeper. The files of an
-// earlier Store on dir are kept and served.
+// New returns a Store that keeps its files in dir, and starts its sweeper.
+// The files of an earlier Store on dir are kept and served, and other
+// Stores, in this process or another, may use dir at the same time.
+//
+// A missing dir is created with mode 0700. An existing one that users other
+// than its owner may write to (any of the mode bits 0o022, which /tmp has)
+// is refused with an error wrapping ErrSharedDir: whoever can write to the
+// directory can plant a session of their choosing, or delete a tombstone
+// and bring a logged-out session back. New leaves the mode as it is rather
+// than tighten it, since others may rely on their access to the directory.
 func New(dir string, opts ...Option) (*Store, error) {
 	o := options{sweepInterval: time.Minute, orphanAge: time.Hour}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("filestore: %w", err)
+	if err := openDir(dir); err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Store{dir: dir, orphanAge: o.orphanAge, stopSweep: cancel, done: make(chan struct{})}
 	go s.sweepLoop(ctx, o.sweepInterval)
 	return s, nil
+}
+
+// openDir creates dir if it is missing, and checks that only its owner may
+// write to it.
+func openDir(dir string) error {
+	if errPlatform != nil {
+		return errPlatform
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("filestore: %w", err)
+	}
+	info, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("filestore: %w", err)
+	}
+	if perm := info.Mode().Perm(); perm&0o022 != 0 {
+		return fmt.Errorf("%w: %s has mode %04o (chmod go-w to use it)", ErrSharedDir, dir, perm)
+	}
+	return nil
 }
 
 // Close stops the sweeper and waits for it to finish. It returns nil and
@@ -128,9 +159,13 @@ func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
 }
 
 // Write applies ch to the record under id and sets its expiry to ttl from
-// now, following the rules of sessions.Store. A record file that does not
-// decode counts as no record, so a Replace or a Create overwrites it and a
-// delta gives sessions.ErrNotFound. A non-positive ttl leaves no record.
+// now, following the rules of sessions.Store, but never past the record's
+// "__deadline": a request that only writes does not read the session, so
+// the store is what keeps it from outliving its absolute lifetime. A delta
+// to a record past its deadline gives sessions.ErrNotFound. A record file
+// that does not decode counts as no record, so a Replace or a Create
+// overwrites it and a delta gives sessions.ErrNotFound. A non-positive ttl
+// leaves no record.
 func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl time.Duration) error {
 	name, unlock, err := s.lock(ctx, id)
 	if err != nil {
@@ -146,27 +181,54 @@ func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl ti
 	if err != nil && !errors.Is(err, sessions.ErrCorrupt) {
 		return err
 	}
-	switch {
-	case ch.Replace:
-		rec = ch.Apply(nil)
-	case !live && (!ch.Create || ch.IsTouch()):
-		return sessions.ErrNotFound
-	case !ch.IsTouch():
-		rec = ch.Apply(rec)
+	if rec, err = apply(ch, rec, live); err != nil {
+		return err
 	}
 	now := time.Now().UnixNano()
-	expires := addTTL(now, ttl)
-	if expires <= now {
+	expires, ended := expiry(rec, ttl, now)
+	switch {
+	case ended && !ch.Replace:
+		if err := s.removeDurably(name + recordSuffix); err != nil {
+			return err
+		}
+		return sessions.ErrNotFound
+	case expires <= now:
 		return s.removeDurably(name + recordSuffix)
 	}
 	return writeFile(s.path(name+recordSuffix), encode(magicRecord, expires, rec))
 }
 
+// apply returns the record that ch leaves, given the current one and
+// whether it is live, or sessions.ErrNotFound for a delta or a touch with
+// nothing to apply it to.
+func apply(ch sessions.Change, rec sessions.Record, live bool) (sessions.Record, error) {
+	switch {
+	case ch.Replace:
+		return ch.Apply(nil), nil
+	case !live && (!ch.Create || ch.IsTouch()):
+		return nil, sessions.ErrNotFound
+	case !ch.IsTouch():
+		return ch.Apply(rec), nil
+	}
+	return rec, nil
+}
+
+// expiry returns when rec, written now with ttl, expires: ttl from now, but
+// no later than its deadline. ended reports that the deadline has passed.
+func expiry(rec sessions.Record, ttl time.Duration, now int64) (expires int64, ended bool) {
+	expires = addTTL(now, ttl)
+	if end, ok := deadline(rec); ok && end < expires {
+		return end, end <= now
+	}
+	return expires, false
+}
+
 // Remove deletes the record under id and keeps a tombstone for id for at
 // least ttl; a tombstone that already lasts longer is kept as it is. It
 // returns sessions.ErrNotFound, after leaving the tombstone, when no live
-// record was stored under id. The per-id lock makes the check and the
-// removal one step: of two concurrent Removes, exactly one sees the record.
+// record was stored under id. The lock of id, which every Store on the
+// directory takes, makes the check and the removal one step: of two
+// concurrent Removes, exactly one sees the record.
 func (s *Store) Remove(ctx context.Context, id string, ttl time.Duration) error {
 	name, unlock, err := s.lock(ctx, id)
 	if err != nil {
@@ -202,8 +264,29 @@ func (s *Store) lock(ctx context.Context, id string) (name string, unlock func()
 	if name, err = fileName(id); err != nil {
 		return "", nil, err
 	}
-	unlock, err = s.locks.lock(ctx, id)
+	unlock, err = s.lockName(ctx, name)
 	return name, unlock, err
+}
+
+// lockName takes the lock of the id whose files are named name: the
+// Store's own lock first, then the lock file's, which other Stores and
+// processes see. The order keeps the wait cheap: the goroutines of one
+// Store queue on a channel, where a context ends a wait at once, and only
+// the one at the head waits in flock(2), which ties up a thread.
+func (s *Store) lockName(ctx context.Context, name string) (unlock func(), err error) {
+	unlockMem, err := s.locks.lock(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	unlockFile, err := lockFile(ctx, s.path(name+lockSuffix))
+	if err != nil {
+		unlockMem()
+		return nil, err
+	}
+	return func() {
+		unlockFile()
+		unlockMem()
+	}, nil
 }
 
 // extendTomb makes the tombstone of name last at least ttl from now, and
@@ -235,8 +318,8 @@ func (s *Store) tombLive(name string) (bool, error) {
 	return ok && f.live(time.Now().UnixNano()), err
 }
 
-// current returns the record of name and whether it is present and not
-// expired, without looking at its tombstone.
+// current returns the record of name and whether it is present, not
+// expired and inside its deadline, without looking at its tombstone.
 func (s *Store) current(name string) (sessions.Record, bool, error) {
 	f, ok, err := readFile(s.path(name+recordSuffix), magicRecord)
 	if err != nil || !ok || !f.live(time.Now().UnixNano()) {

@@ -231,6 +231,8 @@ func TestSweeperDeletesExpiredFiles(t *testing.T) {
 	mustNil(t, s.Write(bg, "u:"+testID("live"), set, long))
 	s.Remove(bg, testID("expiring tomb"), short)
 	s.Remove(bg, "s:"+testID("live tomb"), long)
+	// A delta to an unknown id leaves a lock file and nothing else.
+	s.Write(bg, testID("unknown"), sessions.Change{Set: sessions.Record{"a": []byte("1")}}, long)
 	old := time.Now().Add(-time.Hour)
 	for _, name := range []string{tempPrefix + "orphan", testID("garbage") + recordSuffix, tempPrefix + "young", "foreign"} {
 		mustNil(t, os.WriteFile(s.path(name), []byte("x"), 0o600))
@@ -238,7 +240,11 @@ func TestSweeperDeletesExpiredFiles(t *testing.T) {
 			mustNil(t, os.Chtimes(s.path(name), old, old))
 		}
 	}
-	want := []string{tempPrefix + "young", "foreign", "s_" + testID("live tomb") + tombSuffix, "u_" + testID("live") + recordSuffix}
+	want := []string{
+		tempPrefix + "young", "foreign",
+		"s_" + testID("live tomb") + lockSuffix, "s_" + testID("live tomb") + tombSuffix,
+		"u_" + testID("live") + lockSuffix, "u_" + testID("live") + recordSuffix,
+	}
 	sort.Strings(want)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
