@@ -132,14 +132,26 @@ func (s *Session) commit(p phase) (issue, error) {
 		s.state = loadReported
 		return cookie, s.readErr
 	}
-	user, keep := s.meta.user, s.id
+	preUser, preID := s.meta.user, s.id
 	c, err := s.commitChanges(ch, p)
 	if c.set {
 		cookie = c
 	}
-	if ch.others && user != "" && keep != "" && (err == nil || errors.Is(err, ErrInvalidated)) {
-		if oerr := s.m.destroyOthers(s.ctx, user, handle(keep), err == nil); oerr != nil {
-			err = oerr
+	if ch.others && (err == nil || errors.Is(err, ErrInvalidated)) {
+		user := s.meta.user // the session as committed: after a Login, the new user
+		if err != nil {
+			user = preUser // refused: the renewals of the one it had may be live
+		}
+		var keep []string
+		for _, id := range []string{preID, s.id} {
+			if id != "" {
+				keep = append(keep, handle(id))
+			}
+		}
+		if user != "" && len(keep) > 0 {
+			if oerr := s.m.destroyOthers(s.ctx, user, keep, err == nil); oerr != nil {
+				err = oerr
+			}
 		}
 	}
 	return cookie, err
@@ -304,19 +316,40 @@ func (s *Session) commitExisting(ch changes, p phase) (issue, error) {
 }
 
 // expiredAtCommit handles a session that expired between the request's
-// read and its commit: the values the request set start a new session, as
-// for a request that found no session, so that none is lost silently; after
-// the response headers, when no new cookie can be sent, the commit fails.
+// read and its commit. The values an anonymous session's request set start
+// a new session, with the choices it made (RememberMe, SetLifetime,
+// SetIdleTimeout), as for a request that found no session, so that none is
+// lost silently; after the response headers, when no new cookie can be
+// sent, the commit fails. A session bound to a user that expired is logged
+// out: its request's values never move to an anonymous session, and the
+// write is refused, as for a Destroy.
 func (s *Session) expiredAtCommit(ch changes, p phase) (issue, error) {
+	old := s.meta
 	s.m.refused(s.ctx, s.id, ErrNotFound)
 	s.startNew()
 	switch {
-	case !ch.hasValues():
+	case !ch.hasValues() || old.user != "":
 		return issue{}, errRefused
 	case p == afterHeaders:
 		return issue{}, lateError("a new session (the session expired during the request)")
 	}
-	return s.commitNew(ch.values, s.meta)
+	return s.commitNew(ch.values, chosen(old, s.meta, ch))
+}
+
+// chosen returns md, the metadata of a new session, with what the request
+// chose of old's by setting it: its cookie's persistence, its lifetime and
+// its idle timeout.
+func chosen(old, md meta, ch changes) meta {
+	if _, ok := ch.values[keyPersist]; ok {
+		md.persist = old.persist
+	}
+	if _, ok := ch.values[keyLifetime]; ok {
+		md.lifetime = old.lifetime
+	}
+	if _, ok := ch.values[keyIdle]; ok {
+		md.idle = old.idle
+	}
+	return md
 }
 
 // touchDue reports whether a read-only request must extend the idle

@@ -65,10 +65,13 @@ type Event struct {
 
 // WithEvents hands f every session event: each session created, logged in,
 // renewed, destroyed or expired, each refused write, and each store call
-// with its duration and error. f runs on the request's goroutine, inside the
-// commit, so it must be quick and must not block; it must be safe for
-// concurrent use. Without it (the default: nil) events cost nothing: no
-// clock reading and no allocation.
+// with its duration and error. f runs inside the commit, on the request's
+// goroutine (or, for the store calls of DestroyUser, DestroyOthers,
+// DestroySession and the session limit, which end sessions several at a
+// time, on goroutines of the Manager's, whose panics reach the caller), so
+// it must be quick and must not block; it must be safe for concurrent use.
+// Without it (the default: nil) events cost nothing: no clock reading and
+// no allocation.
 func WithEvents(f func(ctx context.Context, e Event)) Option {
 	return func(c *config) { c.events = f }
 }

@@ -22,9 +22,11 @@ import (
 //     marked fresh (not yet presented), and only then removes h. If h was no
 //     longer live, a Destroy or another Renew got there first: this Renew is
 //     refused and removes the n it wrote, which no one holds. So at every
-//     moment the session is live under h or under n (or both, for the
-//     instant between the last two steps), and a successor record names
-//     every n that ever was live.
+//     moment the session is live under h or under n (or both, between the
+//     last two steps; a Renew that dies there leaves n, which no one holds,
+//     until it expires), and a successor record names every n that ever
+//     was live. A request that renews twice (Renew, Commit, Renew) records
+//     the second renewal under the ID its browser still holds as well.
 //   - A request that reads n for the first time presents it: its commit
 //     deletes the fresh mark (folded into its own write, or one write more).
 //     A request that only writes, without reading, does not: it cannot know
@@ -54,18 +56,21 @@ func successorKey(h string) string { return "s:" + h }
 
 // ending is what a Destroy ends at commit.
 type ending struct {
-	id   string // the ID the request carried
-	live bool   // the request loaded it live (or could not tell)
-	user string // the user it was bound to, when known
+	id      string // the ID the request carried
+	live    bool   // the request loaded it live
+	unknown bool   // the load failed: whether it was live is unknown
+	user    string // the user it was bound to, when known
 }
 
 // Destroy ends the session: at commit its record is removed from the store,
 // its ID can never be written again, and the response deletes the cookie
 // (Max-Age=0). Destroy reads the session if the request has not, so that
-// it knows what to end: a live session costs one store call more (two, with
-// the user's index, when it is bound to a user); an ID the store no longer
-// knows costs one read of its renewals, and an ID that never was a session
-// nothing more.
+// it knows what to end: a live session costs that read and one Remove (and
+// a read and a write of the user's index, when it is bound to a user); an
+// ID the store no longer knows costs that read and one of its renewals, and
+// an ID that never was a session writes nothing. When the read fails (the
+// store is down), Destroy removes the ID and, if it was no longer live,
+// ends only the renewals no request has used, as for an old ID.
 //
 // If a concurrent request renewed the session after this request loaded
 // it, the renewals end too, however long this request ran: a Renew and a
@@ -89,7 +94,7 @@ func (s *Session) Destroy() {
 	if end.id == "" {
 		// Unknown or expired (live: false), or unreadable with the store
 		// down (live: true, the safe side).
-		end = ending{id: s.cookieID, live: s.state != loadDone}
+		end = ending{id: s.cookieID, unknown: s.state != loadDone}
 	}
 	s.ch = changes{end: end}
 	s.state, s.readErr = loadDone, nil
@@ -164,7 +169,14 @@ func (s *Session) end(end ending) ([]string, error) {
 	m, h := s.m, handle(end.id)
 	var ended []string
 	var err error
-	if end.live {
+	if end.unknown {
+		var live bool
+		if live, err = m.remove(s.ctx, h); err == nil && live {
+			ended = []string{h}
+		} else if err == nil {
+			ended, err = m.endUnpresented(s.ctx, h)
+		}
+	} else if end.live {
 		ended, err = m.endChain(s.ctx, h)
 	} else {
 		ended, err = m.endUnpresented(s.ctx, h)
@@ -220,17 +232,7 @@ func (s *Session) endForLogin(ch changes) (meta, map[string][]byte, error) {
 		return meta{}, nil, errRefused
 	}
 	s.startNew()
-	md := s.meta
-	if _, ok := ch.values[keyPersist]; ok {
-		md.persist = old.persist
-	}
-	if _, ok := ch.values[keyLifetime]; ok {
-		md.lifetime = old.lifetime
-	}
-	if _, ok := ch.values[keyIdle]; ok {
-		md.idle = old.idle
-	}
-	return md, s.values(changes{values: ch.values, cleared: true}), nil
+	return chosen(old, s.meta, ch), s.values(changes{values: ch.values, cleared: true}), nil
 }
 
 // rotate moves the live session to a fresh ID with values and metadata md.
@@ -242,8 +244,18 @@ func (s *Session) rotate(values map[string][]byte, md meta, login bool) (issue, 
 		return issue{}, fmt.Errorf("sessions: new ID: %w", err)
 	}
 	now, old, next := m.cfg.now(), handle(s.id), handle(id)
-	if err := m.write(s.ctx, successorKey(old), Change{Create: true, Set: Record{next: formatMillis(now)}}, m.tombstoneTTL()); err != nil {
-		return issue{}, fmt.Errorf("sessions: renew: %w", err)
+	origin := old // the ID the browser holds: this request's renewals have not reached it
+	if f := s.rec[keyFresh]; f != nil && s.id != s.cookieID {
+		origin = string(f)
+	}
+	froms := []string{old}
+	if origin != old {
+		froms = append(froms, origin)
+	}
+	for _, from := range froms {
+		if err := m.write(s.ctx, successorKey(from), Change{Create: true, Set: Record{next: formatMillis(now)}}, m.tombstoneTTL()); err != nil {
+			return issue{}, fmt.Errorf("sessions: renew: %w", err)
+		}
 	}
 	md.created, md.touched = now, now
 	var ix userIndex
@@ -253,7 +265,7 @@ func (s *Session) rotate(values map[string][]byte, md meta, login bool) (issue, 
 		}
 	}
 	rec := m.newRecord(values, md, now)
-	rec[keyFresh] = []byte(old)
+	rec[keyFresh] = []byte(origin)
 	if err := m.create(s.ctx, next, rec, md.ttl(now)); err != nil {
 		return issue{}, s.createFailed(id, err)
 	}
@@ -314,9 +326,11 @@ func (s *Session) afterRotate(ix userIndex, indexed bool, old, next string, logi
 // endChain removes the session with handle h and, when h was no longer
 // live, every session it was renewed to, down the chain: the Destroy of a
 // request that loaded h live, and of DestroyUser and its kin. It returns the
-// handles it found live and removed.
+// handles it found live and removed, and the errors of the calls that
+// failed; a failed call stops nothing.
 func (m *Manager) endChain(ctx context.Context, h string) ([]string, error) {
 	var ended []string
+	var errs []error
 	seen := map[string]bool{}
 	stack := []string{h}
 	for len(stack) > 0 {
@@ -328,7 +342,9 @@ func (m *Manager) endChain(ctx context.Context, h string) ([]string, error) {
 		seen[x] = true
 		live, err := m.remove(ctx, x)
 		if err != nil {
-			return ended, err
+			// Whether x was live is unknown: follow its renewals all the
+			// same, so that one failed call leaves as little live as it can.
+			errs = append(errs, err)
 		}
 		if live {
 			ended = append(ended, x)
@@ -336,11 +352,11 @@ func (m *Manager) endChain(ctx context.Context, h string) ([]string, error) {
 		}
 		next, err := m.successors(ctx, x)
 		if err != nil {
-			return ended, err
+			errs = append(errs, err)
 		}
 		stack = append(stack, next...)
 	}
-	return ended, nil
+	return ended, errors.Join(errs...)
 }
 
 // endUnpresented ends the renewals of h, an ID a request found already

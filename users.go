@@ -186,7 +186,7 @@ func (m *Manager) devices(ctx context.Context, userID string, ix userIndex) ([]d
 		if _, ok := found[d.renewing]; !ok {
 			d.renewing = ""
 		}
-		if !isRenewing(found, d.info.Handle) {
+		if d.renewing == "" { // else its predecessor, still live, is listed
 			out = append(out, d)
 		}
 	}
@@ -335,14 +335,18 @@ func (m *Manager) DestroyUser(ctx context.Context, userID string) error {
 // sessions the user logged in with since. The index is read before the
 // renewals: a Renew records its successor before its index entry, so every
 // renewal of keep that the index lists is among the renewals read.
-func (m *Manager) destroyOthers(ctx context.Context, userID, keep string, live bool) error {
+func (m *Manager) destroyOthers(ctx context.Context, userID string, keeps []string, live bool) error {
 	ix, err := m.index(ctx, userID, true)
 	if err != nil {
 		return err
 	}
-	renewed, err := m.renewals(ctx, keep)
-	if err != nil {
-		return err
+	var renewed []string
+	for _, keep := range keeps {
+		r, err := m.renewals(ctx, keep)
+		if err != nil {
+			return err
+		}
+		renewed = append(renewed, r...)
 	}
 	for i := 0; i < len(renewed) && !live; i++ {
 		_, err := m.readKey(ctx, renewed[i])
@@ -352,8 +356,8 @@ func (m *Manager) destroyOthers(ctx context.Context, userID, keep string, live b
 		m.log(ctx, slog.LevelInfo, "DestroyOthers not carried out: the session ended before the request committed", "")
 		return nil
 	}
-	spare := map[string]bool{keep: true}
-	for _, h := range renewed {
+	spare := map[string]bool{}
+	for _, h := range append(renewed, keeps...) {
 		spare[h] = true
 	}
 	return m.endIndexed(ctx, userID, ix, spare)
@@ -382,30 +386,44 @@ const endParallel = 16
 // several at a time, so that one slow or failing call (a replica that lags,
 // with WithWaitReplicas) neither delays nor stops the others. It returns the
 // handles it finished, how many sessions were live, and the errors of the
-// others.
+// others. The events are emitted on the caller's goroutine, and a panic of
+// the store is carried there too.
 func (m *Manager) endAll(ctx context.Context, userID string, handles []string) (done []string, live int, errs []error) {
-	var mu sync.Mutex
+	type result struct {
+		ended []string
+		err   error
+		panic any
+	}
+	results := make([]result, len(handles))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, endParallel)
-	for _, h := range handles {
+	for i, h := range handles {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
-			defer func() { <-sem; wg.Done() }()
-			ended, err := m.endChain(ctx, h)
-			if len(ended) > 0 {
-				m.emit(ctx, Event{Kind: EventDestroyed, Session: h, UserID: userID})
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if live += len(ended); err != nil {
-				errs = append(errs, err)
-			} else {
-				done = append(done, h)
-			}
+			defer func() {
+				results[i].panic = recover()
+				<-sem
+				wg.Done()
+			}()
+			results[i].ended, results[i].err = m.endChain(ctx, h)
 		}()
 	}
 	wg.Wait()
+	for i, r := range results {
+		if r.panic != nil {
+			panic(r.panic)
+		}
+		for _, e := range r.ended {
+			m.emit(ctx, Event{Kind: EventDestroyed, Session: e, UserID: userID})
+		}
+		live += len(r.ended)
+		if r.err != nil {
+			errs = append(errs, r.err)
+		} else {
+			done = append(done, handles[i])
+		}
+	}
 	return done, live, errs
 }
 
@@ -448,8 +466,8 @@ func (m *Manager) indexTTL(ix userIndex, now time.Time) time.Duration {
 }
 
 // indexAdd adds the session h, which ends at deadline, to userID's index
-// before its record is written, and drops the entries past their deadline
-// in the same write. It returns the index as written.
+// before its record is written, and drops the entries a lifetime past their
+// deadline in the same write. It returns the index as written.
 func (m *Manager) indexAdd(ctx context.Context, userID, h string, deadline time.Time) (userIndex, error) {
 	ix, err := m.index(ctx, userID, false)
 	if err != nil {
@@ -458,7 +476,9 @@ func (m *Manager) indexAdd(ctx context.Context, userID, h string, deadline time.
 	now := m.cfg.now()
 	ch := Change{Create: true, Set: Record{h: formatMillis(deadline)}}
 	for e, d := range ix {
-		if !d.After(now) {
+		// Past its deadline by a whole lifetime: no server's clock is that
+		// far behind, so no server still serves the session.
+		if !d.Add(m.cfg.lifetime).After(now) {
 			ch.Delete = append(ch.Delete, e)
 			delete(ix, e)
 		}
