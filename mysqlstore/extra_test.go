@@ -2,6 +2,7 @@ package mysqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -22,7 +23,7 @@ func TestStatementsPerCall(t *testing.T) {
 	var n atomic.Int64
 	db := sqlcount.Open(driverOf(), testDSN(t), &n)
 	t.Cleanup(func() { db.Close() })
-	s := newStore(t, db, mysqlstore.WithSweepInterval(0))
+	s := newStore(t, db, mysqlstore.WithSweepInterval(-1))
 	sqltest.StatementsPerCall(t, s, n.Load, nil)
 }
 
@@ -133,4 +134,92 @@ func TestDeltaDeletesInAnyOrder(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestCorruptRows runs sqltest.CorruptRows on a table whose columns take
+// NULL, as one created by hand may, reading the SET lists both ways.
+func TestCorruptRows(t *testing.T) {
+	t.Run("LeftToRight", func(t *testing.T) { corruptRows(t, testDB(t)) })
+	t.Run("SimultaneousAssignment", func(t *testing.T) { corruptRows(t, simultaneousDB(t)) })
+}
+
+// corruptRows runs sqltest.CorruptRows on db. On MariaDB, whose JSON
+// column is text with a check, it also stores text that is not JSON.
+func corruptRows(t *testing.T, db *sql.DB) {
+	table := randomName("sessions")
+	if _, err := db.Exec("CREATE TABLE `" + table + "` (id VARBINARY(255) NOT NULL PRIMARY KEY, state TINYINT, expires_at BIGINT, data JSON, KEY (expires_at))"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Exec("DROP TABLE `" + table + "`") })
+	s, err := mysqlstore.New(bg, db, mysqlstore.WithTable(table), mysqlstore.WithSweepInterval(-1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	insert, malformed := "INSERT INTO `"+table+"` VALUES (?, ?, ?, ?)", ""
+	if isMariaDB(t, db) {
+		insert, malformed = "SET STATEMENT check_constraint_checks = 0 FOR "+insert, `{"a":`
+	}
+	sqltest.CorruptRows(t, s, sqltest.Table{
+		Insert: func(id string, r sqltest.Row) error {
+			_, err := db.Exec(insert, id, r.State, r.Expires, r.Data)
+			return err
+		},
+		Has: func(id string) (bool, error) {
+			var ok bool
+			err := db.QueryRow("SELECT EXISTS (SELECT 1 FROM `"+table+"` WHERE id = ?)", id).Scan(&ok)
+			return ok, err
+		},
+		Sweep:     s.Sweep,
+		Malformed: malformed,
+	})
+}
+
+// TestColumnTypes checks that New refuses a table whose columns are not of
+// the types the package documents, naming the column and both types, and
+// accepts the table it creates, the documented DDL run by hand, and one
+// whose columns take NULL.
+func TestColumnTypes(t *testing.T) {
+	db := testDB(t)
+	doc := "(id VARBINARY(255) NOT NULL PRIMARY KEY, state TINYINT NOT NULL, expires_at BIGINT NOT NULL, data JSON NOT NULL, KEY (expires_at))"
+	jsonAs := "json"
+	if isMariaDB(t, db) {
+		jsonAs = "longtext without CHECK (json_valid(`data`))"
+	}
+	for _, c := range []struct{ ddl, want string }{
+		{strings.Replace(doc, "state TINYINT", "state INT", 1), "column state is int, want tinyint"},
+		{strings.Replace(doc, "expires_at BIGINT", "expires_at INT", 1), "column expires_at is int, want bigint"},
+		{strings.Replace(doc, "data JSON", "data TEXT", 1), "column data is text, want json"},
+		{strings.Replace(doc, "data JSON", "data LONGTEXT", 1), "column data is " + jsonAs + ", want json"},
+		{strings.Replace(doc, "id VARBINARY(255)", "id VARCHAR(255)", 1), "column id is varchar(255), want varbinary(255)"},
+		{strings.Replace(doc, "id VARBINARY(255)", "id VARBINARY(64)", 1), "column id is varbinary(64), want varbinary(255)"},
+		{"(id VARBINARY(255) PRIMARY KEY, state TINYINT, expires_at BIGINT)", "column data is missing"},
+	} {
+		_, err := newOnTable(t, db, c.ddl)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("New on a table %s gave %v, want an error saying %q", c.ddl, err, c.want)
+		}
+	}
+	for _, ddl := range []string{doc, strings.Replace(doc, "id VARBINARY(255)", "id VARBINARY(70)", 1),
+		"(id VARBINARY(255) PRIMARY KEY, state TINYINT UNSIGNED, expires_at BIGINT, data JSON)"} {
+		if _, err := newOnTable(t, db, ddl); err != nil {
+			t.Errorf("New on a table %s gave %v", ddl, err)
+		}
+	}
+	newStore(t, db, mysqlstore.WithCreateTable(true))
+}
+
+// newOnTable creates a table with the columns ddl and returns New's answer
+// on it, without creating a table.
+func newOnTable(t *testing.T, db *sql.DB, ddl string) (*mysqlstore.Store, error) {
+	table := randomName("sessions")
+	if _, err := db.Exec("CREATE TABLE `" + table + "` " + ddl); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Exec("DROP TABLE `" + table + "`") })
+	s, err := mysqlstore.New(bg, db, mysqlstore.WithTable(table), mysqlstore.WithCreateTable(false), mysqlstore.WithSweepInterval(-1))
+	if err == nil {
+		t.Cleanup(func() { s.Close() })
+	}
+	return s, err
 }

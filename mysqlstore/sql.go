@@ -33,6 +33,50 @@ const ddl = `CREATE TABLE IF NOT EXISTS {T} (
 const deadlineSQL = `CAST(IF(JSON_UNQUOTE(JSON_EXTRACT(data, '$.__deadline')) REGEXP '^[1-9][0-9]{0,14}$',
 	JSON_UNQUOTE(JSON_EXTRACT(data, '$.__deadline')), NULL) AS SIGNED)`
 
+// A row the store did not write may be anything its column types allow.
+// Every statement sorts rows into three kinds before it acts:
+//
+//   - {TOMB}, a row that may be a tombstone: its state is 2 or more, or
+//     NULL, and its expiry has not passed (a NULL expiry has not). It
+//     refuses every write, as a tombstone does; Sweep deletes it once its
+//     expiry passes or if that is NULL.
+//   - {HEALTHY}, a live record that Read can decode ({VALID}).
+//   - anything else is no record: expired, or a record that is corrupt.
+//     A delta or touch to it gives ErrNotFound and changes nothing; a
+//     Replace or Create overwrites it.
+//
+// {VALID} repeats sqlrecord.DecodeObject's checks in SQL, so that a merge
+// into a record Read could not return never reports success: the data is
+// JSON (MariaDB's JSON column is text with a check that can be turned off),
+// an object whose members are all strings, and a key or value that starts
+// with the base64 mark '~' is base64: only base64 characters, at most two
+// '=' at the end, and a length that is a multiple of four. The keys come
+// from the paths JSON_SEARCH returns, since MariaDB's JSON_KEYS takes time
+// quadratic in their number; they are read only when the text holds a '~' or
+// an escape that could spell one. Every JSON function on data runs after the
+// JSON is known to be valid: in a statement that writes, strict mode turns a
+// JSON function's warning into an error.
+const (
+	tombSQL    = `(IFNULL(state, 2) >= 2 AND IFNULL(expires_at > {N}, TRUE))`
+	healthySQL = `(state = 1 AND expires_at > {N} AND {VALID})`
+	validSQL   = `IF(JSON_VALID(data), IF(JSON_TYPE(data) = 'OBJECT',
+	NOT EXISTS (SELECT 1 FROM JSON_TABLE(data, '$.*' COLUMNS (j JSON PATH '$')) AS v
+		WHERE LEFT(v.j, 1) <> '"' OR NOT {B64:JSON_UNQUOTE(v.j)})
+	AND (LOCATE('~', data) = 0 AND LOCATE('u007', data) = 0 OR NOT EXISTS (
+		SELECT 1 FROM JSON_TABLE(JSON_MERGE_PRESERVE('[]', JSON_SEARCH(data, 'all', '%')), '$[*]'
+			COLUMNS (p LONGTEXT PATH '$')) AS k WHERE NOT {B64:{KEY}})),
+	FALSE), FALSE)`
+	// keySQL is the key named by k.p, a path JSON_SEARCH returned: "$."
+	// and the key (MariaDB), or the key in quotes when it is not an
+	// identifier (MySQL).
+	keySQL      = `SUBSTRING(k.p, 3)`
+	keyMySQLSQL = `IF(k.p LIKE '$."%', JSON_UNQUOTE(SUBSTRING(k.p, 3)), SUBSTRING(k.p, 3))`
+	// b64SQL also refuses a final line break, before which the regular
+	// expression's $ matches.
+	b64SQL = `({X} NOT LIKE '~%' OR ({X} REGEXP '^~[A-Za-z0-9+/]*={0,2}$' AND CHAR_LENGTH({X}) % 4 = 1
+	AND RIGHT({X}, 1) <> CHAR(10 USING utf8mb4)))`
+)
+
 // MySQL assigns the SET list from left to right, each expression seeing the
 // columns assigned before it; MariaDB does the same unless its
 // SIMULTANEOUS_ASSIGNMENT mode is on, where every expression sees the old
@@ -46,47 +90,73 @@ const (
 	// id, {E}, data, data, {E}
 	sqlReplace = `INSERT INTO {T} (id, state, expires_at, data) VALUES (?, 1, {E}, ?)
 ON DUPLICATE KEY UPDATE
-	data = IF(state >= 2 AND expires_at > {N}, data, ?),
-	state = LAST_INSERT_ID(IF(state >= 2 AND expires_at > {N}, state, 1)),
-	expires_at = IF(state >= 2 AND expires_at > {N}, expires_at, {E})`
+	data = IF({TOMB}, data, ?),
+	state = LAST_INSERT_ID(IF({TOMB}, IFNULL(state, 3), 1)),
+	expires_at = IF({TOMB}, expires_at, {E})`
 
-	// id, {E}, patch, patch, patch, keep, ttl, ttl, {E}
+	// id, {E}, patch, patch, patch, keep, ttl, ttl, {E}. The expiry keeps
+	// the stored deadline only for a record that was healthy: read from
+	// left to right, data is already the new record, valid either way, and
+	// a record that was not healthy got ch.Set, which holds no deadline
+	// when the stored one is kept, so both readings agree.
 	sqlCreate = `INSERT INTO {T} (id, state, expires_at, data) VALUES (?, 1, {E}, JSON_MERGE_PATCH('{}', ?))
 ON DUPLICATE KEY UPDATE
-	data = IF(state >= 2 AND expires_at > {N}, data,
-		IF(state = 1 AND expires_at > {N}, JSON_MERGE_PATCH(data, ?), JSON_MERGE_PATCH('{}', ?))),
-	state = LAST_INSERT_ID(IF(state >= 2 AND expires_at > {N}, state, 1)),
-	expires_at = IF(state >= 2 AND expires_at > {N}, expires_at,
-		IF(state = 1 AND expires_at > {N} AND ?, LEAST({N} + ?, COALESCE({DL}, {N} + ?)), {E}))`
+	data = IF({TOMB}, data, IF({HEALTHY}, JSON_MERGE_PATCH(data, ?), JSON_MERGE_PATCH('{}', ?))),
+	state = LAST_INSERT_ID(IF({TOMB}, IFNULL(state, 3), 1)),
+	expires_at = IF({TOMB}, expires_at,
+		IF(state = 1 AND expires_at > {N} AND ? AND {VALID}, LEAST({N} + ?, COALESCE({DL}, {N} + ?)), {E}))`
 
 	// {X}, patch, {X}, id; {X} is the new expiry of a live record:
-	// ttl, dl, keep, ttl
+	// ttl, dl, keep, ttl. The statement also matches a tombstone, to
+	// report it, and gives one whose state is NULL the state 3.
 	sqlDelta = `UPDATE {T} SET
-	state = LAST_INSERT_ID(IF(state = 1, IF({X} > {N}, 1, 0), state)),
+	state = LAST_INSERT_ID(IF(state = 1, IF({X} > {N}, 1, 0), IFNULL(state, 3))),
 	data = IF(state <= 1, JSON_MERGE_PATCH(data, ?), data),
 	expires_at = IF(state <= 1, {X}, expires_at)
-WHERE id = ? AND expires_at > {N}`
+WHERE id = ? AND ({TOMB} OR {HEALTHY})`
 
 	// ttl, ttl, ttl, ttl, id
 	sqlTouch = `UPDATE {T} SET
-	state = LAST_INSERT_ID(IF(state = 1, IF(LEAST({N} + ?, COALESCE({DL}, {N} + ?)) > {N}, 1, 0), state)),
+	state = LAST_INSERT_ID(IF(state = 1, IF(LEAST({N} + ?, COALESCE({DL}, {N} + ?)) > {N}, 1, 0), IFNULL(state, 3))),
 	expires_at = IF(state <= 1, LEAST({N} + ?, COALESCE({DL}, {N} + ?)), expires_at)
-WHERE id = ? AND expires_at > {N}`
+WHERE id = ? AND ({TOMB} OR {HEALTHY})`
 
 	// id, ttl, ttl, ttl. A tombstone's data is JSON null, a record's an
 	// object: that tells the expiry whether the row was a tombstone, whose
-	// longer life must be kept, whichever way the SET list is read.
+	// longer life must be kept, whichever way the SET list is read. A row
+	// whose expiry is NULL gets the Remove's.
 	sqlRemove = `INSERT INTO {T} (id, state, expires_at, data) VALUES (?, 3, {N} + ?, 'null')
 ON DUPLICATE KEY UPDATE
-	state = LAST_INSERT_ID(IF(state = 1 AND expires_at > {N}, 2, 3)),
-	expires_at = IF(JSON_TYPE(data) = 'NULL' AND expires_at > {N} + ?, expires_at, {N} + ?),
+	state = LAST_INSERT_ID(IF({HEALTHY}, 2, 3)),
+	expires_at = IF(IF(JSON_VALID(data), JSON_TYPE(data) = 'NULL', FALSE) AND expires_at > {N} + ?, expires_at, {N} + ?),
 	data = 'null'`
 
-	sqlRead = `SELECT data FROM {T} WHERE id = ? AND state = 1 AND expires_at > {N}`
+	// sqlRead also returns a row whose state or expiry is NULL, with a NULL
+	// first column, so that Read reports it as corrupt.
+	sqlRead = `SELECT state = 1 AND expires_at > {N}, data FROM {T}
+WHERE id = ? AND (state = 1 AND expires_at > {N}) IS NOT FALSE`
 
-	sqlExists = `SELECT EXISTS (SELECT 1 FROM {T} WHERE id = ? AND state = 1 AND expires_at > {N})`
+	sqlExists = `SELECT EXISTS (SELECT 1 FROM {T} WHERE id = ? AND {HEALTHY})`
 
 	sqlSweep = `DELETE FROM {T} WHERE expires_at <= {N} ORDER BY expires_at LIMIT ?`
+
+	// sqlLock reads a row for writeLocked, and locks it until the
+	// transaction ends; a missing row's gap is locked under REPEATABLE
+	// READ, so that no other write inserts it meanwhile. id.
+	sqlLock = `SELECT state, expires_at > {N}, data FROM {T} WHERE id = ? FOR UPDATE`
+
+	// sqlWhole stores the record writeLocked merged, on the row it locked
+	// and found healthy: {X}, data, {X}, id. Read from left to right, the
+	// expiry reads the new data's deadline, which is the old one whenever
+	// {X} reads it (the change keeps it).
+	sqlWhole = `UPDATE {T} SET
+	state = LAST_INSERT_ID(IF({X} > {N}, 1, 0)),
+	data = ?,
+	expires_at = {X}
+WHERE id = ?`
+
+	// sqlSweepNull deletes rows whose expiry is NULL, which no TTL ends.
+	sqlSweepNull = `DELETE FROM {T} WHERE expires_at IS NULL LIMIT ?`
 )
 
 // MariaDB's JSON_MERGE_PATCH (10.11 at least) drops a null member of the
@@ -104,12 +174,23 @@ func removingKeys(q string, n int) string {
 	return strings.Replace(q, "JSON_MERGE_PATCH(data, ?)", "JSON_MERGE_PATCH(JSON_REMOVE(data"+paths+"), ?)", 1)
 }
 
-func replacer(table, index string) *strings.Replacer {
+// replacer fills in the placeholders of the statements for a table, on
+// MariaDB or on MySQL.
+func replacer(table, index string, mariadb bool) *strings.Replacer {
+	b64 := func(x string) string { return strings.ReplaceAll(b64SQL, "{X}", x) }
+	key := keySQL
+	if !mariadb {
+		key = keyMySQLSQL
+	}
+	valid := strings.NewReplacer("{B64:JSON_UNQUOTE(v.j)}", b64("JSON_UNQUOTE(v.j)"), "{B64:{KEY}}", b64(key)).Replace(validSQL)
 	return strings.NewReplacer(
 		"{T}", "`"+table+"`",
 		"{I}", "`"+index+"`",
 		"{E}", `LEAST({N} + ?, COALESCE(?, {N} + ?))`,
 		"{X}", `LEAST({N} + ?, COALESCE(?, IF(?, {DL}, NULL), {N} + ?))`,
+		"{TOMB}", tombSQL,
+		"{HEALTHY}", strings.ReplaceAll(healthySQL, "{VALID}", valid),
+		"{VALID}", valid,
 	)
 }
 

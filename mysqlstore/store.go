@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,7 +29,7 @@ type Store struct {
 	db   *sql.DB
 	opts options
 
-	replace, create, delta, touch, remove, read, exists, sweep *sql.Stmt
+	replace, create, delta, touch, remove, read, exists, sweep, sweepNull, lock, whole *sql.Stmt
 
 	expand   func(string) string
 	mu       sync.Mutex
@@ -44,6 +45,9 @@ type Store struct {
 // and starts its sweeper (see WithSweepInterval). db must use the
 // go-sql-driver/mysql driver, on MySQL 8.0 or MariaDB 10.6 or later. It does
 // not own db: Close leaves it open.
+//
+// New fails on an existing table whose columns are not of the types in the
+// package doc, naming the column, the type it has and the type it needs.
 func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("mysqlstore: New: nil db")
@@ -56,20 +60,43 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{db: db, opts: o, stop: make(chan struct{}), done: make(chan struct{})}
-	r := replacer(o.table, o.table+"_expires_at_idx")
-	if o.createTable {
-		if _, err := db.ExecContext(ctx, expand(r, ddl)); err != nil {
-			return nil, fmt.Errorf("mysqlstore: creating table %s: %w", o.table, err)
-		}
-	}
-	s.expand = func(q string) string { return expand(r, q) }
-	s.removing = make(map[removingKey]*sql.Stmt)
-	if err := s.prepare(ctx, s.expand); err != nil {
+	if err := s.setup(ctx); err != nil {
 		s.closeStatements()
 		return nil, err
 	}
 	go s.sweepLoop()
 	return s, nil
+}
+
+// setup creates the table when asked to, checks its columns and prepares
+// the statements, in the server's dialect.
+func (s *Store) setup(ctx context.Context) error {
+	mariadb, err := isMariaDB(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	r := replacer(s.opts.table, s.opts.table+"_expires_at_idx", mariadb)
+	s.expand = func(q string) string { return expand(r, q) }
+	if s.opts.createTable {
+		if _, err := s.db.ExecContext(ctx, s.expand(ddl)); err != nil {
+			return fmt.Errorf("mysqlstore: creating table %s: %w", s.opts.table, err)
+		}
+	}
+	if err := s.checkColumns(ctx, mariadb); err != nil {
+		return err
+	}
+	s.removing = make(map[removingKey]*sql.Stmt)
+	return s.prepare(ctx, s.expand)
+}
+
+// isMariaDB reports whether db is a MariaDB server, whose JSON functions
+// differ from MySQL's.
+func isMariaDB(ctx context.Context, db *sql.DB) (bool, error) {
+	var version string
+	if err := db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {
+		return false, fmt.Errorf("mysqlstore: reading the server's version: %w", err)
+	}
+	return strings.Contains(version, "MariaDB"), nil
 }
 
 func (s *Store) prepare(ctx context.Context, expand func(string) string) error {
@@ -79,6 +106,7 @@ func (s *Store) prepare(ctx context.Context, expand func(string) string) error {
 	}{
 		{&s.replace, sqlReplace}, {&s.create, sqlCreate}, {&s.delta, sqlDelta}, {&s.touch, sqlTouch},
 		{&s.remove, sqlRemove}, {&s.read, sqlRead}, {&s.exists, sqlExists}, {&s.sweep, sqlSweep},
+		{&s.sweepNull, sqlSweepNull}, {&s.lock, sqlLock}, {&s.whole, sqlWhole},
 	} {
 		stmt, err := s.db.PrepareContext(ctx, expand(p.query))
 		if err != nil {
@@ -90,7 +118,9 @@ func (s *Store) prepare(ctx context.Context, expand func(string) string) error {
 }
 
 func (s *Store) closeStatements() {
-	for _, st := range []*sql.Stmt{s.replace, s.create, s.delta, s.touch, s.remove, s.read, s.exists, s.sweep} {
+	for _, st := range []*sql.Stmt{
+		s.replace, s.create, s.delta, s.touch, s.remove, s.read, s.exists, s.sweep, s.sweepNull, s.lock, s.whole,
+	} {
 		if st != nil {
 			st.Close()
 		}
@@ -108,34 +138,26 @@ type removingKey struct {
 	n      int
 }
 
-// maxPreparedRemovals bounds the statements removingStmt keeps prepared: a
-// change that deletes more keys runs its statement unprepared.
-const maxPreparedRemovals = 16
-
 // removingStmt returns the create (or delta) statement that deletes n keys,
-// prepared once per n, or nil when n is beyond maxPreparedRemovals, with
-// its text.
-func (s *Store) removingStmt(ctx context.Context, create bool, n int) (*sql.Stmt, string, error) {
+// prepared once per n: n is at most lockedKeys, beyond which a change takes
+// writeLocked.
+func (s *Store) removingStmt(ctx context.Context, create bool, n int) (*sql.Stmt, error) {
 	q := sqlDelta
 	if create {
 		q = sqlCreate
-	}
-	q = s.expand(removingKeys(q, n))
-	if n > maxPreparedRemovals {
-		return nil, q, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := removingKey{create, n}
 	if st, ok := s.removing[k]; ok {
-		return st, q, nil
+		return st, nil
 	}
-	st, err := s.db.PrepareContext(ctx, q)
+	st, err := s.db.PrepareContext(ctx, s.expand(removingKeys(q, n)))
 	if err != nil {
-		return nil, q, err
+		return nil, err
 	}
 	s.removing[k] = st
-	return st, q, nil
+	return st, nil
 }
 
 // Close stops the sweeper, waits for a sweep in progress to end, and
@@ -151,15 +173,20 @@ func (s *Store) Close() error {
 }
 
 // Read returns the live record under id, or sessions.ErrNotFound. A row
-// that does not decode gives an error wrapping sessions.ErrCorrupt.
+// that is not a record it can read (data that does not decode, a NULL
+// state or expiry) gives an error wrapping sessions.ErrCorrupt.
 func (s *Store) Read(ctx context.Context, id string) (sessions.Record, error) {
+	var live sql.NullBool
 	var data []byte
-	err := s.read.QueryRowContext(ctx, id).Scan(&data)
+	err := s.read.QueryRowContext(ctx, id).Scan(&live, &data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, sessions.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("mysqlstore: read: %w", err)
+	}
+	if !live.Valid {
+		return nil, fmt.Errorf("mysqlstore: read: the row's state or expiry is NULL: %w", sessions.ErrCorrupt)
 	}
 	rec, err := sqlrecord.DecodeObject(data)
 	if err != nil {
@@ -168,7 +195,8 @@ func (s *Store) Read(ctx context.Context, id string) (sessions.Record, error) {
 	return rec, nil
 }
 
-// Exists reports whether a live record is stored under id.
+// Exists reports whether a live record is stored under id: a corrupt row
+// (see Read) counts as none.
 func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
 	var ok bool
 	if err := s.exists.QueryRowContext(ctx, id).Scan(&ok); err != nil {
@@ -177,31 +205,23 @@ func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
 	return ok, nil
 }
 
-// Write applies ch to the record under id in one statement, following the
-// rules of sessions.Store: the tombstone check, the change of only ch's keys
-// (JSON_MERGE_PATCH) and the new expiry happen in the database, on the
-// locked row. The expiry is capped at the record's "__deadline", and a delta
-// to a record past it gives sessions.ErrNotFound.
+// Write applies ch to the record under id, following the rules of
+// sessions.Store: the tombstone check, the change of only ch's keys and the
+// new expiry happen in the database, on the locked row, in one statement
+// (JSON_MERGE_PATCH and JSON_REMOVE) for a change of up to 16 keys, or in a
+// transaction that merges in Go for a larger one (see writeLocked). The
+// expiry is capped at the record's "__deadline", and a delta to a record
+// past it gives sessions.ErrNotFound.
+//
+// A row that is not a record Read can return (see Read) counts as none: a
+// delta or touch gives sessions.ErrNotFound and leaves it as it is, a
+// Create or Replace overwrites it. The statements check the stored data
+// before they merge into it, so that no write reports success for a value
+// that Read could not return. A row whose state is NULL may be a tombstone:
+// it refuses every Write with sessions.ErrInvalidated until its expiry
+// passes, or until the sweeper deletes it if that cannot be read.
 func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl time.Duration) error {
-	ms := ttlMillis(ttl)
-	dl, keep := sqlrecord.DeadlineOf(ch)
-	var state int64
-	var err error
-	switch {
-	case ch.Replace:
-		data := sqlrecord.EncodeObject(ch.Set)
-		state, err = s.exec(ctx, s.replace, id, ms, dl, ms, data, data, ms, dl, ms)
-	case ch.IsTouch():
-		state, err = s.exec(ctx, s.touch, ms, ms, ms, ms, id)
-	case ch.Create:
-		p, paths := sqlrecord.EncodeObject(ch.Set), deletePaths(ch.Set, ch.Delete)
-		args := append(append([]any{id, ms, dl, ms, p}, paths...), p, p, keep, ms, ms, ms, dl, ms)
-		state, err = s.execMerge(ctx, true, len(paths), args)
-	default:
-		p, paths := sqlrecord.EncodeObject(ch.Set), deletePaths(ch.Set, ch.Delete)
-		args := append(append([]any{ms, dl, keep, ms}, paths...), p, ms, dl, keep, ms, id)
-		state, err = s.execMerge(ctx, false, len(paths), args)
-	}
+	state, err := s.write(ctx, id, ch, ttlMillis(ttl))
 	switch {
 	case err != nil:
 		return fmt.Errorf("mysqlstore: write: %w", err)
@@ -214,10 +234,33 @@ func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl ti
 	return nil
 }
 
+// write runs ch and returns the state the statements reported.
+func (s *Store) write(ctx context.Context, id string, ch sessions.Change, ms int64) (int64, error) {
+	dl, keep := sqlrecord.DeadlineOf(ch)
+	switch {
+	case ch.Replace:
+		data := sqlrecord.EncodeObject(ch.Set)
+		return s.exec(ctx, s.replace, id, ms, dl, ms, data, data, ms, dl, ms)
+	case ch.IsTouch():
+		return s.exec(ctx, s.touch, ms, ms, ms, ms, id)
+	case len(ch.Set)+len(ch.Delete) > lockedKeys:
+		return s.writeLocked(ctx, id, ch, ms)
+	}
+	p, paths := sqlrecord.EncodeObject(ch.Set), deletePaths(ch.Set, ch.Delete)
+	if ch.Create {
+		args := append(append([]any{id, ms, dl, ms, p}, paths...), p, p, keep, ms, ms, ms, dl, ms)
+		return s.execMerge(ctx, true, len(paths), args)
+	}
+	args := append(append([]any{ms, dl, keep, ms}, paths...), p, ms, dl, keep, ms, id)
+	return s.execMerge(ctx, false, len(paths), args)
+}
+
 // Remove deletes the record under id and leaves a tombstone for at least
 // ttl in one statement, never shortening one that lasts longer. It returns
 // sessions.ErrNotFound when no live record was there; of concurrent Removes
-// of one live record, exactly one returns nil.
+// of one live record, exactly one returns nil. A corrupt record (see Read)
+// counts as no live record, and a row whose expiry cannot be read gets the
+// tombstone's.
 func (s *Store) Remove(ctx context.Context, id string, ttl time.Duration) error {
 	ms := ttlMillis(ttl)
 	state, err := s.exec(ctx, s.remove, id, ms, ms, ms)
@@ -230,9 +273,6 @@ func (s *Store) Remove(ctx context.Context, id string, ttl time.Duration) error 
 	return nil
 }
 
-// exec runs a write statement and returns the state it reported through
-// LAST_INSERT_ID, running it again if InnoDB rolled it back to break a
-// deadlock.
 // execMerge runs the create (or delta) statement that deletes n keys.
 func (s *Store) execMerge(ctx context.Context, create bool, n int, args []any) (int64, error) {
 	switch {
@@ -241,16 +281,16 @@ func (s *Store) execMerge(ctx context.Context, create bool, n int, args []any) (
 	case n == 0:
 		return s.exec(ctx, s.delta, args...)
 	}
-	stmt, q, err := s.removingStmt(ctx, create, n)
+	stmt, err := s.removingStmt(ctx, create, n)
 	if err != nil {
 		return 0, err
-	}
-	if stmt == nil {
-		return s.run(func() (sql.Result, error) { return s.db.ExecContext(ctx, q, args...) })
 	}
 	return s.exec(ctx, stmt, args...)
 }
 
+// exec runs a write statement and returns the state it reported through
+// LAST_INSERT_ID, running it again if InnoDB rolled it back to break a
+// deadlock.
 func (s *Store) exec(ctx context.Context, stmt *sql.Stmt, args ...any) (int64, error) {
 	return s.run(func() (sql.Result, error) { return stmt.ExecContext(ctx, args...) })
 }
@@ -260,8 +300,7 @@ func (s *Store) exec(ctx context.Context, stmt *sql.Stmt, args ...any) (int64, e
 func (s *Store) run(exec func() (sql.Result, error)) (int64, error) {
 	for try := 0; ; try++ {
 		res, err := exec()
-		var myErr *mysql.MySQLError
-		if errors.As(err, &myErr) && myErr.Number == 1213 && try < maxDeadlockRetries {
+		if isDeadlock(err) && try < maxDeadlockRetries {
 			continue
 		}
 		if err != nil {
@@ -269,6 +308,13 @@ func (s *Store) run(exec func() (sql.Result, error)) (int64, error) {
 		}
 		return res.LastInsertId()
 	}
+}
+
+// isDeadlock reports whether err is InnoDB's choice of the statement as a
+// deadlock victim, after which the transaction was rolled back whole.
+func isDeadlock(err error) bool {
+	var myErr *mysql.MySQLError
+	return errors.As(err, &myErr) && myErr.Number == 1213
 }
 
 // ttlMillis converts ttl to whole milliseconds, bounded by maxTTL.

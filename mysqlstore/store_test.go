@@ -87,17 +87,19 @@ func TestConformance(t *testing.T) {
 // SIMULTANEOUS_ASSIGNMENT mode, under which every expression of a SET list
 // sees the old row. MySQL has no such mode.
 func TestConformanceSimultaneousAssignment(t *testing.T) {
+	db := simultaneousDB(t)
+	sessionstest.Run(t, func(t *testing.T) sessions.Store { return newStore(t, db) })
+}
+
+// simultaneousDB returns a pool whose connections run in MariaDB's
+// SIMULTANEOUS_ASSIGNMENT mode, and skips t on MySQL.
+func simultaneousDB(t *testing.T) *sql.DB {
 	cfg, err := mysql.ParseDSN(testDSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	probe := testDB(t)
-	var version string
-	if err := probe.QueryRow("SELECT VERSION()").Scan(&version); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(version, "MariaDB") {
-		t.Skip("the server is not MariaDB:", version)
+	if !isMariaDB(t, testDB(t)) {
+		t.Skip("the server is not MariaDB")
 	}
 	if cfg.Params == nil {
 		cfg.Params = map[string]string{}
@@ -112,5 +114,14 @@ func TestConformanceSimultaneousAssignment(t *testing.T) {
 	if err := db.QueryRow("SELECT @@SESSION.sql_mode").Scan(&mode); err != nil || !strings.Contains(mode, "SIMULTANEOUS_ASSIGNMENT") {
 		t.Fatalf("sql_mode is %q (%v), want SIMULTANEOUS_ASSIGNMENT", mode, err)
 	}
-	sessionstest.Run(t, func(t *testing.T) sessions.Store { return newStore(t, db) })
+	return db
+}
+
+// isMariaDB reports whether db is a MariaDB server.
+func isMariaDB(t *testing.T, db *sql.DB) bool {
+	var version string
+	if err := db.QueryRow("SELECT VERSION()").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Contains(version, "MariaDB")
 }

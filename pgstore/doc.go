@@ -21,6 +21,12 @@
 //	);
 //	CREATE INDEX IF NOT EXISTS sessions_expires_at_idx ON sessions (expires_at);
 //
+// New checks the column types of an existing table against this DDL, and
+// fails naming the first column that differs, the type it has and the type
+// it needs: a table made with json for jsonb, or integer for bigint, would
+// otherwise fail one request at a time, or keep working with other
+// semantics. Columns that take NULL are accepted (see Corrupt rows).
+//
 // A row is either a live record or a tombstone, never both: Remove turns the
 // record's row into its tombstone (state 2 when it removed a live record, 3
 // when there was none), so that every check a write needs is on one row.
@@ -48,8 +54,8 @@
 // "__deadline" (the Manager's absolute lifetime) and refuses a delta to a
 // record past it as a write to a missing record.
 //
-// A sweeper deletes expired rows every sweep interval (see
-// WithSweepInterval), in batches of at most WithSweepBatch rows, each one
+// A sweeper deletes expired rows, and rows whose expiry is NULL, every
+// sweep interval (see WithSweepInterval), in batches of at most WithSweepBatch rows, each one
 // DELETE bounded by a LIMIT and served by the expires_at index. Several
 // servers sharing the table all sweep: the batches lock their rows with FOR
 // UPDATE SKIP LOCKED, so concurrent sweeps never wait for each other or for
@@ -62,7 +68,24 @@
 // not start with '~', is stored as a JSON string as it is (the Manager's
 // JSON-encoded values stay readable in psql); anything else is stored as
 // '~' followed by its standard base64 encoding. A row that does not decode
-// makes Read return an error wrapping sessions.ErrCorrupt.
+// makes Read return an error wrapping sessions.ErrCorrupt (see Corrupt
+// rows).
+//
+// # Corrupt rows
+//
+// A row the store did not write (a table edited by hand, a migration gone
+// wrong) may hold anything its columns take. A record whose data does not
+// decode (see Encoding), or whose state or expiry is NULL, is corrupt: Read
+// returns an error wrapping sessions.ErrCorrupt and Exists false, which the
+// Manager treats as no session. Write treats it as no record: a delta or a
+// touch returns sessions.ErrNotFound and leaves the row as it is, and a
+// Replace or a Create overwrites it. The statements check the stored data
+// before they merge into it, so that no write reports success for a value
+// that Read could not return. Remove turns a corrupt record into a tombstone
+// and returns sessions.ErrNotFound. A row whose state is NULL may have been
+// a tombstone: it refuses every Write with sessions.ErrInvalidated until its
+// expiry passes. No corrupt row lives forever: its expiry ends it like any
+// row's, and the sweeper deletes a row whose expiry is NULL.
 //
 // # Tests
 //

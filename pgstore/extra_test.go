@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/sessionkit/sessions"
 	"github.com/sessionkit/sessions/internal/sqltest"
 	"github.com/sessionkit/sessions/pgstore"
@@ -19,7 +21,7 @@ var bg = context.Background()
 func TestStatementsPerCall(t *testing.T) {
 	c := &counter{}
 	pool := testPool(t, c)
-	s := newStore(t, pool, pgstore.WithSweepInterval(0))
+	s := newStore(t, pool, pgstore.WithSweepInterval(-1))
 	sqltest.StatementsPerCall(t, s, c.n.Load, nil)
 }
 
@@ -97,4 +99,74 @@ func TestBadTableName(t *testing.T) {
 			t.Errorf("New with table name %q gave no error", name)
 		}
 	}
+}
+
+// TestCorruptRows runs sqltest.CorruptRows on a table whose columns take
+// NULL, as one created by hand may.
+func TestCorruptRows(t *testing.T) {
+	pool := testPool(t, nil)
+	table := tableName()
+	if _, err := pool.Exec(bg, `CREATE TABLE "`+table+`" (id text COLLATE "C" PRIMARY KEY, state smallint, expires_at bigint, data jsonb)`); err != nil {
+		t.Fatal(err)
+	}
+	s, err := pgstore.New(bg, pool, pgstore.WithTable(table), pgstore.WithSweepInterval(-1))
+	t.Cleanup(func() { pool.Exec(bg, `DROP TABLE "`+table+`"`) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	sqltest.CorruptRows(t, s, sqltest.Table{
+		Insert: func(id string, r sqltest.Row) error {
+			_, err := pool.Exec(bg, `INSERT INTO "`+table+`" VALUES ($1, $2, $3, $4::jsonb)`, id, r.State, r.Expires, r.Data)
+			return err
+		},
+		Has: func(id string) (bool, error) {
+			var ok bool
+			err := pool.QueryRow(bg, `SELECT EXISTS (SELECT 1 FROM "`+table+`" WHERE id = $1)`, id).Scan(&ok)
+			return ok, err
+		},
+		Sweep: s.Sweep,
+	})
+}
+
+// TestColumnTypes checks that New refuses a table whose columns are not of
+// the types the package documents, naming the column and both types, and
+// accepts the table it creates, the documented DDL run by hand, and one
+// whose columns take NULL.
+func TestColumnTypes(t *testing.T) {
+	pool := testPool(t, nil)
+	doc := `(id text COLLATE "C" PRIMARY KEY, state smallint NOT NULL, expires_at bigint NOT NULL, data jsonb NOT NULL)`
+	for _, c := range []struct{ ddl, want string }{
+		{strings.Replace(doc, "state smallint", "state integer", 1), "column state is integer, want smallint"},
+		{strings.Replace(doc, "expires_at bigint", "expires_at integer", 1), "column expires_at is integer, want bigint"},
+		{strings.Replace(doc, "data jsonb", "data json", 1), "column data is json, want jsonb"},
+		{strings.Replace(doc, `id text COLLATE "C"`, "id varchar(255)", 1), "column id is character varying(255), want text"},
+		{`(id text PRIMARY KEY, state smallint, expires_at bigint)`, "column data is missing"},
+	} {
+		_, err := newOnTable(t, pool, c.ddl)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("New on a table %s gave %v, want an error saying %q", c.ddl, err, c.want)
+		}
+	}
+	for _, ddl := range []string{doc, `(id text PRIMARY KEY, state smallint, expires_at bigint, data jsonb)`} {
+		if _, err := newOnTable(t, pool, ddl); err != nil {
+			t.Errorf("New on a table %s gave %v", ddl, err)
+		}
+	}
+	newStore(t, pool, pgstore.WithCreateTable(true))
+}
+
+// newOnTable creates a table with the columns ddl and returns New's answer
+// on it, without creating a table.
+func newOnTable(t *testing.T, pool *pgxpool.Pool, ddl string) (*pgstore.Store, error) {
+	table := tableName()
+	if _, err := pool.Exec(bg, `CREATE TABLE "`+table+`" `+ddl); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pool.Exec(bg, `DROP TABLE "`+table+`"`) })
+	s, err := pgstore.New(bg, pool, pgstore.WithTable(table), pgstore.WithCreateTable(false), pgstore.WithSweepInterval(-1))
+	if err == nil {
+		t.Cleanup(func() { s.Close() })
+	}
+	return s, err
 }

@@ -35,6 +35,9 @@ type Store struct {
 // pool, creating the table and its index when they are missing (see
 // WithCreateTable), and starts its sweeper (see WithSweepInterval). It does
 // not own pool: Close stops the sweeper and leaves pool open.
+//
+// New fails on an existing table whose columns are not of the types in the
+// package doc, naming the column, the type it has and the type it needs.
 func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
 	if pool == nil {
 		return nil, errors.New("pgstore: New: nil pool")
@@ -52,6 +55,9 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 		if err := s.createTable(ctx); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.checkColumns(ctx, table); err != nil {
+		return nil, err
 	}
 	go s.sweepLoop()
 	return s, nil
@@ -83,15 +89,20 @@ func (s *Store) Close() error {
 }
 
 // Read returns the live record under id, or sessions.ErrNotFound. A row
-// that does not decode gives an error wrapping sessions.ErrCorrupt.
+// that is not a record it can read (data that does not decode, a NULL
+// state or expiry) gives an error wrapping sessions.ErrCorrupt.
 func (s *Store) Read(ctx context.Context, id string) (sessions.Record, error) {
+	var live *bool
 	var data []byte
-	err := s.pool.QueryRow(ctx, s.sql.read, id).Scan(&data)
+	err := s.pool.QueryRow(ctx, s.sql.read, id).Scan(&live, &data)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, sessions.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: read: %w", err)
+	}
+	if live == nil {
+		return nil, fmt.Errorf("pgstore: read: the row's state or expiry is NULL: %w", sessions.ErrCorrupt)
 	}
 	rec, err := sqlrecord.DecodeObject(data)
 	if err != nil {
@@ -100,7 +111,8 @@ func (s *Store) Read(ctx context.Context, id string) (sessions.Record, error) {
 	return rec, nil
 }
 
-// Exists reports whether a live record is stored under id.
+// Exists reports whether a live record is stored under id: a corrupt row
+// (see Read) counts as none.
 func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
 	var ok bool
 	if err := s.pool.QueryRow(ctx, s.sql.exists, id).Scan(&ok); err != nil {
@@ -114,6 +126,14 @@ func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
 // and the new expiry happen in the database, on the locked row. The expiry
 // is capped at the record's "__deadline", and a delta to a record past it
 // gives sessions.ErrNotFound.
+//
+// A row that is not a record Read can return (see Read) counts as none: a
+// delta or touch gives sessions.ErrNotFound and leaves it as it is, and a
+// Create or Replace overwrites it. The statements check the stored data
+// before they merge into it, so that no write reports success for a value
+// that Read could not return. A row whose state is NULL may be a tombstone:
+// it refuses every Write with sessions.ErrInvalidated until its expiry
+// passes, or until the sweeper deletes it if that cannot be read.
 func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl time.Duration) error {
 	ms := ttlMillis(ttl)
 	switch {
@@ -157,15 +177,14 @@ func (s *Store) writeCreate(ctx context.Context, id string, ms int64, dl *int64,
 
 // writeDelta runs sqlDelta or sqlTouch, which never create a row.
 func (s *Store) writeDelta(ctx context.Context, query, id string, args ...any) error {
-	var state int
-	var live bool
-	err := s.pool.QueryRow(ctx, query, append([]any{id}, args...)...).Scan(&state, &live)
+	var refused, live bool
+	err := s.pool.QueryRow(ctx, query, append([]any{id}, args...)...).Scan(&refused, &live)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return sessions.ErrNotFound
 	case err != nil:
 		return fmt.Errorf("pgstore: write: %w", err)
-	case state != stateLive:
+	case refused:
 		return sessions.ErrInvalidated
 	case !live:
 		// Past its deadline, or a ttl that ends at once: as good as missing.
@@ -177,7 +196,9 @@ func (s *Store) writeDelta(ctx context.Context, query, id string, args ...any) e
 // Remove deletes the record under id and leaves a tombstone for ttl, or
 // keeps a tombstone that lasts longer, in one statement. It returns
 // sessions.ErrNotFound when no live record was there; of concurrent Removes
-// of one live record, exactly one returns nil.
+// of one live record, exactly one returns nil. A corrupt record (see Read)
+// counts as no live record, and a row whose expiry cannot be read gets the
+// tombstone's.
 func (s *Store) Remove(ctx context.Context, id string, ttl time.Duration) error {
 	var state int
 	if err := s.pool.QueryRow(ctx, s.sql.remove, id, ttlMillis(ttl)).Scan(&state); err != nil {
@@ -197,17 +218,30 @@ func ttlMillis(ttl time.Duration) int64 {
 	return ttl.Milliseconds()
 }
 
-// Sweep deletes expired records and tombstones, one batch (see
-// WithSweepBatch) per statement, until a batch comes back short or ctx
-// ends. It returns how many rows it deleted. The sweeper calls it every
-// sweep interval; a deployment that turns the sweeper off may call it from
-// a job of its own.
+// Sweep deletes expired records and tombstones, and rows whose expiry is
+// NULL, one batch (see WithSweepBatch) per statement, until a batch comes
+// back short or ctx ends. It returns how many rows it deleted. The sweeper
+// calls it every sweep interval; a deployment that turns the sweeper off
+// may call it from a job of its own.
 func (s *Store) Sweep(ctx context.Context) (int64, error) {
 	var total int64
-	for {
-		tag, err := s.pool.Exec(ctx, s.sql.sweep, s.opts.sweepBatch)
+	for _, q := range []string{s.sql.sweep, s.sql.sweepNull} {
+		n, err := s.sweepAll(ctx, q)
+		total += n
 		if err != nil {
 			return total, fmt.Errorf("pgstore: sweep: %w", err)
+		}
+	}
+	return total, nil
+}
+
+// sweepAll runs the sweep statement q until a batch comes back short.
+func (s *Store) sweepAll(ctx context.Context, q string) (int64, error) {
+	var total int64
+	for {
+		tag, err := s.pool.Exec(ctx, q, s.opts.sweepBatch)
+		if err != nil {
+			return total, err
 		}
 		total += tag.RowsAffected()
 		if tag.RowsAffected() < int64(s.opts.sweepBatch) {

@@ -99,8 +99,9 @@
 // which is the process's clock. Every read checks
 // expires_at. A Write caps the expiry at the record's "__deadline" (the
 // Manager's absolute lifetime) and refuses a delta to a record past it as a
-// write to a missing record. A sweeper deletes expired rows every sweep
-// interval (see WithSweepInterval), in batches of at most WithSweepBatch
+// write to a missing record. A sweeper deletes expired rows, and rows
+// whose expiry is NULL or text, every sweep interval (see
+// WithSweepInterval), in batches of at most WithSweepBatch
 // rows, each one DELETE bounded by a LIMIT on the expires_at index and
 // queued like any write, so it never holds the write lock for long.
 //
@@ -111,7 +112,26 @@
 // NUL, and does not start with '~', is stored as a JSON string as it is (the
 // Manager's JSON-encoded values stay readable); anything else is stored as
 // '~' followed by its standard base64 encoding. A row that does not decode
-// makes Read return an error wrapping sessions.ErrCorrupt.
+// makes Read return an error wrapping sessions.ErrCorrupt (see Corrupt
+// rows).
+//
+// # Corrupt rows
+//
+// A row the store did not write (a table edited by hand, a migration gone
+// wrong) may hold anything its columns take. A record whose data does not
+// decode (see Encoding), or whose state or expiry is NULL or text (SQLite
+// stores any value in any column, and text sorts above every number, so that
+// such a record would never expire), is corrupt: Read returns an error
+// wrapping sessions.ErrCorrupt and Exists false, which the Manager treats as
+// no session. Write treats it as no record: a delta or a touch returns
+// sessions.ErrNotFound and leaves the row as it is, and a Replace or a
+// Create overwrites it. The statements check the stored data before they
+// merge into it, so that no write reports success for a value that Read
+// could not return. Remove turns a corrupt record into a tombstone and
+// returns sessions.ErrNotFound. A row whose state is NULL may have been a
+// tombstone: it refuses every Write with sessions.ErrInvalidated until its
+// expiry passes. No corrupt row lives forever: its expiry ends it like any
+// row's, and the sweeper deletes a row whose expiry is NULL or text.
 //
 // # Tests
 //

@@ -24,7 +24,7 @@ func TestStatementsPerCall(t *testing.T) {
 	db := sqlcount.Open(drv, "file:"+randomName("count")+"?mode=memory&cache=shared", &n)
 	db.SetMaxOpenConns(1)
 	t.Cleanup(func() { db.Close() })
-	s := newStore(t, db, sqlitestore.WithSweepInterval(0))
+	s := newStore(t, db, sqlitestore.WithSweepInterval(-1))
 	sqltest.StatementsPerCall(t, s, n.Load, map[string]int64{"Write Replace again": 2, "Write refused": 2})
 }
 
@@ -130,12 +130,12 @@ func TestTableWithoutDeadline(t *testing.T) {
 	}
 	exec(`CREATE TABLE ` + table + ` (id TEXT NOT NULL PRIMARY KEY, state INTEGER NOT NULL,
 		expires_at INTEGER NOT NULL, data TEXT NOT NULL)`)
-	_, err := sqlitestore.New(bg, db, sqlitestore.WithTable(name), sqlitestore.WithSweepInterval(0))
+	_, err := sqlitestore.New(bg, db, sqlitestore.WithTable(name), sqlitestore.WithSweepInterval(-1))
 	if err == nil || !strings.Contains(err.Error(), "deadline") {
 		t.Fatalf("New on a table without the deadline column gave %v, want an error naming the column", err)
 	}
 	exec(`ALTER TABLE ` + table + ` ADD COLUMN deadline INTEGER`)
-	s, err := sqlitestore.New(bg, db, sqlitestore.WithTable(name), sqlitestore.WithSweepInterval(0))
+	s, err := sqlitestore.New(bg, db, sqlitestore.WithTable(name), sqlitestore.WithSweepInterval(-1))
 	if err != nil {
 		t.Fatalf("New after adding the column: %v", err)
 	}
@@ -159,5 +159,35 @@ func TestTableWithoutDeadline(t *testing.T) {
 			t.Errorf("Read past a migrated record's deadline gave %v, want ErrNotFound", err)
 		}
 		return true
+	})
+}
+
+// TestCorruptRows runs sqltest.CorruptRows on a table whose columns take
+// NULL, as one created by hand may; SQLite's columns also take text that is
+// not JSON, and text for an expiry.
+func TestCorruptRows(t *testing.T) {
+	db := fileDB(t)
+	table := randomName("sessions")
+	if _, err := db.Exec(`CREATE TABLE "` + table + `" (id TEXT PRIMARY KEY, state INTEGER, expires_at INTEGER, deadline INTEGER, data TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	s, err := sqlitestore.New(bg, db, sqlitestore.WithTable(table), sqlitestore.WithSweepInterval(-1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	sqltest.CorruptRows(t, s, sqltest.Table{
+		Insert: func(id string, r sqltest.Row) error {
+			_, err := db.Exec(`INSERT INTO "`+table+`" (id, state, expires_at, data) VALUES (?, ?, ?, ?)`, id, r.State, r.Expires, r.Data)
+			return err
+		},
+		Has: func(id string) (bool, error) {
+			var ok bool
+			err := db.QueryRow(`SELECT EXISTS (SELECT 1 FROM "`+table+`" WHERE id = ?)`, id).Scan(&ok)
+			return ok, err
+		},
+		Sweep:      s.Sweep,
+		Malformed:  `{"a":`,
+		TextExpiry: true,
 	})
 }

@@ -35,14 +35,20 @@ func WithTable(name string) Option {
 }
 
 // WithSweepInterval sets how often the Store deletes expired records and
-// tombstones. The default is five minutes. A non-positive d turns the
-// sweeper off, for deployments that run Sweep from a job of their own.
+// tombstones. The default is five minutes, and a zero d keeps it, as for
+// every store of the module: an interval left unset in a configuration
+// struct must not turn the sweeper off. A negative d turns the sweeper off,
+// for deployments that run Sweep from a job of their own.
 //
 // Sweeping only frees space: expired rows are never served, since every
 // statement checks expiry. A sweep that fails is logged through
 // slog.Default and tried again at the next interval.
 func WithSweepInterval(d time.Duration) Option {
-	return func(o *options) { o.sweepInterval = d }
+	return func(o *options) {
+		if d != 0 {
+			o.sweepInterval = d
+		}
+	}
 }
 
 // WithSweepBatch sets how many rows one sweep statement deletes at most.

@@ -120,21 +120,31 @@ func (s *Store) Close() error {
 }
 
 // Read returns the live record under id, or sessions.ErrNotFound. A row
-// that does not decode gives an error wrapping sessions.ErrCorrupt.
+// that is not a record it can read (data that does not decode, a NULL
+// state or expiry, an expiry that is text) gives an error wrapping
+// sessions.ErrCorrupt.
 func (s *Store) Read(ctx context.Context, id string) (sessions.Record, error) {
 	conn, run, err := s.conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: read: %w", err)
 	}
 	defer conn.Close()
+	var live sql.NullBool
 	var data []byte
-	err = conn.QueryRowContext(run, s.sql.read, id).Scan(&data)
+	err = conn.QueryRowContext(run, s.sql.read, id).Scan(&live, &data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, sessions.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: read: %w", err)
 	}
+	if !live.Bool {
+		return nil, fmt.Errorf("sqlitestore: read: the row's state or expiry is NULL or not a number: %w", sessions.ErrCorrupt)
+	}
+	return decode(data)
+}
+
+func decode(data []byte) (sessions.Record, error) {
 	rec, err := sqlrecord.DecodeObject(data)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: read: %w", err)
@@ -142,7 +152,8 @@ func (s *Store) Read(ctx context.Context, id string) (sessions.Record, error) {
 	return rec, nil
 }
 
-// Exists reports whether a live record is stored under id.
+// Exists reports whether a live record is stored under id: a corrupt row
+// (see Read) counts as none.
 func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
 	conn, run, err := s.conn(ctx)
 	if err != nil {
@@ -165,6 +176,14 @@ func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
 // statement, a read, to tell a tombstone (sessions.ErrInvalidated) from a
 // missing record; a Replace under an ID that already has a row runs the
 // upsert after the insert that found it there.
+//
+// A row that is not a record Read can return (see Read) counts as none: a
+// delta or touch gives sessions.ErrNotFound and leaves it as it is, and a
+// Create or Replace overwrites it. The statements check the stored data
+// before they merge into it, so that no write reports success for a value
+// that Read could not return. A row whose state is NULL may be a tombstone:
+// it refuses every Write with sessions.ErrInvalidated until its expiry
+// passes, or until the sweeper deletes it if that cannot be read.
 func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl time.Duration) error {
 	ms := ttlMillis(ttl)
 	dl, keep := sqlrecord.DeadlineOf(ch)
@@ -237,15 +256,14 @@ func (s *Store) refused(ctx context.Context, id string) error {
 // updateDeadline runs sqlDeltaDeadline, after which the row may be past
 // its new deadline.
 func (s *Store) updateDeadline(ctx context.Context, args ...any) error {
-	var state int
-	var live bool
-	err := s.queryWrite(ctx, s.sql.deltaDeadline, args, &state, &live)
+	var refused, live bool
+	err := s.queryWrite(ctx, s.sql.deltaDeadline, args, &refused, &live)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return sessions.ErrNotFound
 	case err != nil:
 		return wrapWrite(err)
-	case state != stateLive:
+	case refused:
 		return sessions.ErrInvalidated
 	case !live:
 		// Past its deadline, or a ttl that ends at once: as good as missing.
@@ -264,7 +282,9 @@ func wrapWrite(err error) error {
 // Remove deletes the record under id and leaves a tombstone for ttl, or
 // keeps a tombstone that lasts longer, in one statement. It returns
 // sessions.ErrNotFound when no live record was there; of concurrent Removes
-// of one live record, exactly one returns nil.
+// of one live record, exactly one returns nil. A corrupt record (see Read)
+// counts as no live record, and a row whose expiry cannot be read gets the
+// tombstone's.
 func (s *Store) Remove(ctx context.Context, id string, ttl time.Duration) error {
 	var state int
 	if err := s.queryWrite(ctx, s.sql.remove, []any{id, ttlMillis(ttl)}, &state); err != nil {
@@ -350,23 +370,26 @@ func ttlMillis(ttl time.Duration) int64 {
 	return ttl.Milliseconds()
 }
 
-// Sweep deletes expired records and tombstones, one batch (see
-// WithSweepBatch) per statement, until a batch comes back short or ctx
-// ends. It returns how many rows it deleted. The sweeper calls it every
-// sweep interval; a deployment that turns the sweeper off may call it from
-// a job of its own.
+// Sweep deletes expired records and tombstones, and rows whose expiry is
+// NULL or text, one batch (see WithSweepBatch) per statement, until a batch
+// comes back short or ctx ends. It returns how many rows it deleted. The
+// sweeper calls it every sweep interval; a deployment that turns the
+// sweeper off may call it from a job of its own.
 func (s *Store) Sweep(ctx context.Context) (int64, error) {
 	var total int64
-	for {
-		n, err := s.execWrite(ctx, s.sql.sweep, s.opts.sweepBatch)
-		if err != nil {
-			return total, fmt.Errorf("sqlitestore: sweep: %w", err)
-		}
-		total += n
-		if n < int64(s.opts.sweepBatch) {
-			return total, nil
+	for _, q := range []string{s.sql.sweep, s.sql.sweepBad} {
+		for {
+			n, err := s.execWrite(ctx, q, s.opts.sweepBatch)
+			total += n
+			if err != nil {
+				return total, fmt.Errorf("sqlitestore: sweep: %w", err)
+			}
+			if n < int64(s.opts.sweepBatch) {
+				break
+			}
 		}
 	}
+	return total, nil
 }
 
 func (s *Store) sweepLoop() {

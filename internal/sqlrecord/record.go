@@ -6,6 +6,7 @@ package sqlrecord
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -37,13 +38,20 @@ func isPlain(s string) bool {
 	return (s == "" || s[0] != escapeMark) && !strings.ContainsRune(s, 0) && utf8.ValidString(s)
 }
 
-// DecodeText reverses EncodeText.
+// DecodeText reverses EncodeText. It refuses the line breaks that Go's
+// base64 decoder skips: EncodeText never writes them, and the stores'
+// SQL checks of the stored form (see DecodeObject) do not skip them.
 func DecodeText(s string) ([]byte, error) {
 	if s == "" || s[0] != escapeMark {
 		return []byte(s), nil
 	}
+	if strings.ContainsAny(s, "\r\n") {
+		return nil, errLineBreak
+	}
 	return base64.StdEncoding.DecodeString(s[1:])
 }
+
+var errLineBreak = errors.New("a line break in base64 text")
 
 // AppendJSONString appends s as a JSON string. s is always plain or
 // base64 (valid UTF-8, no NUL), so only quotes, backslashes and control
@@ -98,11 +106,19 @@ func EncodePatch(set sessions.Record, del []string) string {
 	return string(append(b, '}'))
 }
 
-// DecodeObject parses a stored JSON object back into a Record.
+// DecodeObject parses a stored JSON object back into a Record. Anything
+// else is corrupt: not an object, a member that is not a string (null
+// included), or a marked key or value that is not base64. The stores'
+// write statements check the same before they merge into a record (see
+// the validity checks in each store's sql.go), so that a write never
+// reports success on a record that Read could not return.
 func DecodeObject(data []byte) (sessions.Record, error) {
 	var m map[string]string
 	if err := json.Unmarshal(data, &m); err != nil || m == nil {
 		return nil, fmt.Errorf("data is not an object of strings: %w", sessions.ErrCorrupt)
+	}
+	if hasEmpty(m) && hasNull(data) {
+		return nil, fmt.Errorf("data holds a null member: %w", sessions.ErrCorrupt)
 	}
 	r := make(sessions.Record, len(m))
 	for k, v := range m {
@@ -114,6 +130,31 @@ func DecodeObject(data []byte) (sessions.Record, error) {
 		r[string(dk)] = dv
 	}
 	return r, nil
+}
+
+// hasEmpty reports whether a value of m is empty: json.Unmarshal leaves a
+// null member as "", so only then does hasNull need to look again.
+func hasEmpty(m map[string]string) bool {
+	for _, v := range m {
+		if v == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// hasNull reports whether the JSON object data has a null member.
+func hasNull(data []byte) bool {
+	var m map[string]*string
+	if json.Unmarshal(data, &m) != nil {
+		return true
+	}
+	for _, v := range m {
+		if v == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // DeadlineOf tells the database where the record's "__deadline" will come

@@ -9,8 +9,9 @@ import (
 
 // Run calls sweep every interval until stop is closed, and returns then;
 // a sweep in progress sees its context cancelled. A failed sweep is logged
-// under the store's name and tried again at the next tick. An interval
-// that is not positive turns the sweeper off: Run only waits for stop.
+// under the store's name and tried again at the next tick. A negative
+// interval turns the sweeper off: Run only waits for stop. The stores'
+// options never pass zero, which means their default.
 func Run(stop <-chan struct{}, interval time.Duration, sweep func(context.Context) (int64, error), name string) {
 	if interval <= 0 {
 		<-stop
