@@ -1,9 +1,10 @@
 // Package sessions is net/http session middleware whose logout sticks.
 //
 // The browser holds only a random session ID in a cookie; the data lives in a
-// Store on the server: NewMemoryStore for one process, NewRedisStore for
-// Redis (a single node, Sentinel or Redis Cluster), or your own. Wrap a
-// handler with a Manager and call Get in the handlers:
+// Store on the server: NewMemoryStore for one process, the module
+// github.com/sessionkit/sessions/redisstore for Redis (a single node,
+// Sentinel or Redis Cluster), the SQL stores, or your own. Wrap a handler
+// with a Manager and call Get in the handlers:
 //
 //	m := sessions.New(sessions.NewMemoryStore())
 //	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -1,7 +1,6 @@
 package sessions
 
 import (
-	"context"
 	"testing"
 	"time"
 )
@@ -62,17 +61,4 @@ func TestPerSessionIdleTimeout(t *testing.T) {
 	if get() != "" {
 		t.Fatal("the session outlived its own idle timeout")
 	}
-}
-
-// TestPerSessionLifetimeOnRedis: the Redis record's TTL follows the
-// session's own lifetime.
-func TestPerSessionLifetimeOnRedis(t *testing.T) {
-	forEachRedis(t, func(t *testing.T, e *RedisTestEnv) {
-		m := New(e.Store(), WithLifetime(24*time.Hour))
-		_, id := run(m, "", func(s *Session) { s.Set("a", "1"); s.SetLifetime(time.Minute) })
-		ttl, err := e.Client.PTTL(context.Background(), e.Prefix+"{"+handle(id)+"}").Result()
-		if err != nil || ttl <= 0 || ttl > time.Minute {
-			t.Fatalf("record TTL %v (%v), want at most the session's own minute", ttl, err)
-		}
-	})
 }

@@ -41,28 +41,6 @@ func TestIndexCostsAfterManyLogouts(t *testing.T) {
 	}
 }
 
-// TestIndexOutlivesLongerSessions: servers with different lifetimes (a
-// rolling deploy) share one store; the index written by the server with
-// the shorter lifetime must not expire before a session of the other, or a
-// log out everywhere would miss it.
-func TestIndexOutlivesLongerSessions(t *testing.T) {
-	e := NewRedisTestEnv(t, redisKindMini)
-	st := e.Store()
-	clock := newTestClock()
-	long := New(st, WithClock(clock.Now), WithLifetime(30*24*time.Hour))
-	short := New(st, WithClock(clock.Now), WithLifetime(time.Hour))
-	kept := loginAs(t, long, "grace")
-	loginAs(t, short, "grace")
-	clock.Advance(2 * time.Hour)
-	e.Mini.FastForward(2 * time.Hour)
-	if err := long.DestroyUser(context.Background(), "grace"); err != nil {
-		t.Fatal(err)
-	}
-	if live(t, st, kept) {
-		t.Error("a session of the longer lifetime outlived its user's index: DestroyUser missed it")
-	}
-}
-
 // TestExpiredAtCommitKeepsValues: a session that the Manager's clock finds
 // past its lifetime at commit (its clock a second ahead of the store's) does
 // not lose the values the request set: they start a new session.

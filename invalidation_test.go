@@ -124,25 +124,6 @@ func TestCommitReportsTheOutcome(t *testing.T) {
 	}
 }
 
-// TestWrongTypeRecordIsNoSession: a Redis key of another type where a
-// session belongs reads as no session, and a write starts a new one.
-func TestWrongTypeRecordIsNoSession(t *testing.T) {
-	e := NewRedisTestEnv(t, redisKindMini)
-	m := New(e.Store())
-	id, _ := newID()
-	key := e.Prefix + "{" + handle(id) + "}"
-	if err := e.Client.Set(context.Background(), key, "not a hash", time.Hour).Err(); err != nil {
-		t.Fatal(err)
-	}
-	if w, _ := run(m, id, func(s *Session) { _ = s.GetString("a") }); w.Code != http.StatusOK {
-		t.Fatalf("a read with a key of the wrong type: status %d, want 200", w.Code)
-	}
-	w, got := run(m, id, func(s *Session) { s.Set("a", "1") })
-	if w.Code != http.StatusOK || got == id || got == "" {
-		t.Fatalf("a write with a key of the wrong type: status %d, ID adopted: %v, want 200 and a new session", w.Code, got == id)
-	}
-}
-
 // TestUserCosts counts the store calls of the user API: a request that does
 // not Login or Destroy pays nothing extra, Login costs at most two more
 // calls than Renew, and DestroyUser is in proportion to the sessions.

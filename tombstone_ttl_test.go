@@ -6,8 +6,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/alicebob/miniredis/v2"
 )
 
 // removeRecorder records the ttl of every Remove made through it, by store
@@ -23,21 +21,6 @@ func (r *removeRecorder) Remove(ctx context.Context, id string, ttl time.Duratio
 	r.ttls[id] = append(r.ttls[id], ttl)
 	r.mu.Unlock()
 	return r.Store.Remove(ctx, id, ttl)
-}
-
-// sharedClock is the Manager's clock and miniredis's as one: both advance
-// together, so the store expires tombstones by the time the Manager reads.
-// (The memory store expires by the real monotonic clock, which a test
-// cannot move.)
-type sharedClock struct {
-	*testClock
-	mini *miniredis.Miniredis
-}
-
-func (c sharedClock) Advance(d time.Duration) {
-	c.testClock.Advance(d)
-	c.mini.FastForward(d)
-	c.mini.SetTime(c.Now())
 }
 
 // startSession runs f on a new session and returns the ID the response
@@ -112,10 +95,11 @@ func TestTombstoneOutlivesTheCookie(t *testing.T) {
 	)
 	for _, e := range idEndings {
 		t.Run(e.name, func(t *testing.T) {
-			env := NewRedisTestEnv(t, redisKindMini)
-			clock := sharedClock{newTestClock(), env.Mini}
-			env.Mini.SetTime(clock.Now())
-			rec := &removeRecorder{Store: env.Store(), ttls: map[string][]time.Duration{}}
+			// The store expires tombstones by the Manager's clock, which
+			// the test moves (the memory store expires by the real
+			// monotonic clock, which it cannot).
+			clock := newTestClock()
+			rec := &removeRecorder{Store: newBlobStoreAt(clock.Now), ttls: map[string][]time.Duration{}}
 			m := New(rec, WithLifetime(lifetime), WithClock(clock.Now))
 			ended, cookieExpires := e.end(t, m)
 			expectRemoveTTLs(t, rec, handle(ended), lifetime)

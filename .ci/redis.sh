@@ -2,8 +2,8 @@
 # Starts Redis servers for the tests on free loopback ports and stops them.
 #
 #   source .ci/redis.sh
-#   redis_up      # a standalone server and a three-primary Redis Cluster
-#   go test ./...
+#   redis_up      # a standalone server, its Sentinel and a Redis Cluster
+#   (cd redisstore && CI=true go test ./...)
 #   redis_down
 #
 # redis_up exports REDIS_ADDR ("127.0.0.1:port"), REDIS_CLUSTER_ADDRS

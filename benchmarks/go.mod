@@ -13,14 +13,16 @@ require (
 	github.com/gorilla/sessions v1.4.0
 	github.com/jackc/pgx/v5 v5.8.0
 	github.com/redis/go-redis/v9 v9.17.3
-	github.com/sessionkit/sessions v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/sessions v0.1.0
 	modernc.org/sqlite v1.62.0
 )
 
 require (
-	github.com/sessionkit/sessions/mysqlstore v0.0.0-00010101000000-000000000000
-	github.com/sessionkit/sessions/pgstore v0.0.0-00010101000000-000000000000
-	github.com/sessionkit/sessions/sqlitestore v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/sessions/mysqlstore v0.1.0
+	github.com/sessionkit/sessions/pgstore v0.1.0
+	github.com/sessionkit/sessions/redisstore v0.1.0
+	github.com/sessionkit/sessions/sqlitestore v0.1.0
+	github.com/sessionkit/sessions/sqlstore v0.1.0
 )
 
 require (
@@ -49,6 +51,10 @@ replace github.com/sessionkit/sessions => ../
 
 replace github.com/sessionkit/sessions/pgstore => ../pgstore
 
+replace github.com/sessionkit/sessions/redisstore => ../redisstore
+
 replace github.com/sessionkit/sessions/mysqlstore => ../mysqlstore
 
 replace github.com/sessionkit/sessions/sqlitestore => ../sqlitestore
+
+replace github.com/sessionkit/sessions/sqlstore => ../sqlstore

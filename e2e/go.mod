@@ -6,7 +6,8 @@ require (
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/redis/go-redis/v9 v9.17.3
-	github.com/sessionkit/sessions v0.0.0
+	github.com/sessionkit/sessions v0.1.0
+	github.com/sessionkit/sessions/redisstore v0.1.0
 )
 
 require (
@@ -16,3 +17,5 @@ require (
 )
 
 replace github.com/sessionkit/sessions => ../
+
+replace github.com/sessionkit/sessions/redisstore => ../redisstore

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sessionkit/sessions"
 	"github.com/sessionkit/sessions/examples/demoapp"
+	"github.com/sessionkit/sessions/redisstore"
 )
 
 // chromium is the browser the tests drive: Debian's package.
@@ -69,7 +70,7 @@ func redisStore(t *testing.T) sessions.Store {
 	need(t, addr != "", "REDIS_ADDR is not set: no Redis to test against")
 	client := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { client.Close() })
-	store := sessions.NewRedisStore(client, sessions.WithKeyPrefix("e2e:"+randomHex(8)+":"))
+	store := redisstore.New(client, redisstore.WithKeyPrefix("e2e:"+randomHex(8)+":"))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := store.LoadScripts(ctx); err != nil {

@@ -25,7 +25,7 @@
 //			m.FlushAll()
 //			client := redis.NewClient(&redis.Options{Addr: m.Addr()})
 //			t.Cleanup(func() { client.Close() })
-//			return sessions.NewRedisStore(client)
+//			return redisstore.New(client)
 //		}, sessionstest.Wait(m.FastForward))
 //	}
 //

@@ -17,6 +17,7 @@ import (
 
 	"github.com/sessionkit/sessions"
 	"github.com/sessionkit/sessions/benchmarks/internal/gorillaredis"
+	"github.com/sessionkit/sessions/redisstore"
 )
 
 func ok(w http.ResponseWriter) { io.WriteString(w, "ok") }
@@ -33,10 +34,10 @@ func OursMemory() *Lib {
 	return l
 }
 
-// OursRedis is this library on its RedisStore, with its keys under prefix.
+// OursRedis is this library on its Redis store, with its keys under prefix.
 // Its scripts are loaded first, as an application does at start-up.
 func OursRedis(ctx context.Context, c redis.UniversalClient, prefix string) (*Lib, error) {
-	st := sessions.NewRedisStore(c, sessions.WithKeyPrefix(prefix))
+	st := redisstore.New(c, redisstore.WithKeyPrefix(prefix))
 	if err := st.LoadScripts(ctx); err != nil {
 		return nil, err
 	}

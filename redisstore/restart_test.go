@@ -1,6 +1,6 @@
 //go:build unix
 
-package sessions
+package redisstore
 
 import (
 	"context"
@@ -10,9 +10,10 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/sessionkit/sessions"
 )
 
-// TestRedisRestart logs a session out through the middleware, crashes
+// TestRestart logs a session out through the middleware, crashes
 // Redis (SIGKILL) and restarts it with the same data directory, for each
 // kind of persistence, and checks what the old cookie gets afterwards:
 //
@@ -27,7 +28,7 @@ import (
 // syncs it to disk once a second: a machine crash or power loss (which a
 // test cannot stage) loses up to the last second or two, logouts among
 // them, as in the RDB case.
-func TestRedisRestart(t *testing.T) {
+func TestRestart(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		args     []string
@@ -35,9 +36,9 @@ func TestRedisRestart(t *testing.T) {
 		live     bool  // the session is live again after the restart
 		write    error // what a delta Write to it gives after the restart
 	}{
-		{"no persistence", nil, false, false, ErrNotFound},
+		{"no persistence", nil, false, false, sessions.ErrNotFound},
 		{"RDB snapshot before the logout", nil, true, true, nil},
-		{"AOF always", []string{"--appendonly", "yes", "--appendfsync", "always"}, false, false, ErrInvalidated},
+		{"AOF always", []string{"--appendonly", "yes", "--appendfsync", "always"}, false, false, sessions.ErrInvalidated},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newRedisServer(t)
@@ -48,8 +49,8 @@ func TestRedisRestart(t *testing.T) {
 			// "AOF always" stays well inside on a loaded disk.
 			client := redis.NewClient(&redis.Options{Addr: srv.addr(), ContextTimeoutEnabled: true})
 			t.Cleanup(func() { client.Close() })
-			st := NewRedisStore(client)
-			fs := newFaultServer(t, st, WithCommitTimeout(10*time.Second))
+			st := New(client)
+			fs := newFaultServer(t, st, sessions.WithCommitTimeout(10*time.Second))
 			res := fs.do("/set?k=a&v=7", "")
 			if res.status != http.StatusOK || res.id == "" {
 				t.Fatalf("new session: status %d, cookie %q", res.status, res.id)
@@ -66,12 +67,12 @@ func TestRedisRestart(t *testing.T) {
 			srv.kill()
 			srv.start()
 
-			_, err := st.Read(context.Background(), handle(id))
+			_, err := st.Read(context.Background(), handleOf(id))
 			if live := err == nil; live != tc.live {
 				t.Fatalf("after the restart, Read of the logged-out session gave %v; want live = %v", err, tc.live)
 			}
-			ch := Change{Set: Record{"b": []byte("1")}}
-			if err := st.Write(context.Background(), handle(id), ch, faultCommitTimeout); !errors.Is(err, tc.write) {
+			ch := sessions.Change{Set: sessions.Record{"b": []byte("1")}}
+			if err := st.Write(context.Background(), handleOf(id), ch, faultCommitTimeout); !errors.Is(err, tc.write) {
 				t.Fatalf("after the restart, a Write to the logged-out session gave %v, want %v", err, tc.write)
 			}
 			res = fs.do("/get?k=a", id)

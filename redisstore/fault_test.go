@@ -1,263 +1,34 @@
 //go:build unix
 
-package sessions
+package redisstore
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log"
-	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/sessionkit/sessions"
 )
 
-// The fault tests run a redis-server of their own, so that they can stop,
-// freeze and restart it under load.
-
-const (
-	// faultCommitTimeout bounds every store call of the Manager.
-	faultCommitTimeout = 500 * time.Millisecond
-	// faultMaxLatency is the longest any request may take while Redis is
-	// down or frozen: a bound on a hang (a call that the commit timeout
-	// failed to end), wide enough that a loaded machine running the race
-	// detector never reaches it with a read and a write of 500 ms each.
-	faultMaxLatency = 10 * time.Second
-)
-
-// redisServer is a redis-server process that a test owns.
-type redisServer struct {
-	t    *testing.T
-	port int
-	dir  string
-	// conf is a config file given first on the command line, if not "";
-	// args are added to the command line of every start.
-	conf string
-	args []string
-	cmd  *exec.Cmd
-	out  bytes.Buffer
-}
-
-func redisServerPath(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true but redis-server is not on PATH")
-		}
-		t.Skip("redis-server is not on PATH: skipping the fault tests")
-	}
-	return path
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// newRedisServer returns a server on a free port, not started yet.
-func newRedisServer(t *testing.T) *redisServer {
-	redisServerPath(t)
-	s := &redisServer{t: t, port: freePort(t), dir: t.TempDir()}
-	t.Cleanup(s.kill)
-	return s
-}
-
-func (s *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
-
-// start runs redis-server and waits until it answers PING.
-func (s *redisServer) start() {
-	s.t.Helper()
-	var args []string
-	if s.conf != "" {
-		args = append(args, s.conf)
-	}
-	args = append(args, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", s.dir, "--repl-diskless-sync-delay", "0")
-	args = append(args, s.args...)
-	s.cmd = exec.Command("redis-server", args...)
-	s.out.Reset()
-	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.out
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatal(err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !redisPings(s.addr()) {
-		if time.Now().After(deadline) {
-			s.kill()
-			s.t.Fatalf("redis-server on %s did not answer PING:\n%s", s.addr(), s.out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// kill ends the process at once (a crash: the data is lost).
-func (s *redisServer) kill() {
-	if s.cmd == nil {
-		return
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGCONT)
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
-	s.cmd = nil
-}
-
-// freeze stops the process without closing its connections: Redis hangs.
-func (s *redisServer) freeze() {
-	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		s.t.Fatal(err)
-	}
-}
-
-func (s *redisServer) thaw() {
-	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
-		s.t.Fatal(err)
-	}
-}
-
-func redisPings(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
-	if err != nil {
-		return false
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(200 * time.Millisecond))
-	if _, err := io.WriteString(c, "PING\r\n"); err != nil {
-		return false
-	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	return err == nil && strings.HasPrefix(line, "+PONG")
-}
-
-// go-redis logs every failed dial to stderr; the fault tests fail on
-// purpose, thousands of times.
-type quietRedisLogger struct{}
-
-func (quietRedisLogger) Printf(context.Context, string, ...interface{}) {}
-
-// faultClient is a go-redis client with the short timeouts a service with a
-// bounded commit timeout uses.
-func faultClient(t *testing.T, addr string) *redis.Client {
-	c := redis.NewClient(&redis.Options{
-		Addr:                  addr,
-		DialTimeout:           200 * time.Millisecond,
-		ReadTimeout:           200 * time.Millisecond,
-		WriteTimeout:          200 * time.Millisecond,
-		PoolTimeout:           300 * time.Millisecond,
-		ContextTimeoutEnabled: true,
-		MaxRetries:            1,
-		MinRetryBackoff:       10 * time.Millisecond,
-		MaxRetryBackoff:       50 * time.Millisecond,
-	})
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-// faultServer is an HTTP server under a Manager whose panics and error-log
-// lines are collected.
-type faultServer struct {
-	*httptest.Server
-	m      *Manager
-	logs   logBuffer
-	errLog logBuffer
-}
-
-// faultApp: /set?k=K&v=N sets K to the int N, /get?k=K writes K's value,
-// /none never touches the session, /destroy logs out.
-func newFaultServer(t *testing.T, st Store, opts ...Option) *faultServer {
-	fs := &faultServer{}
-	opts = append([]Option{WithSecure(false), WithIdleTimeout(30 * time.Minute), WithCommitTimeout(faultCommitTimeout),
-		WithLogger(slog.New(slog.NewTextHandler(&fs.logs, nil)))}, opts...)
-	fs.m = New(st, opts...)
-	mux := http.NewServeMux()
-	mux.HandleFunc("/set", func(w http.ResponseWriter, r *http.Request) {
-		n, _ := strconv.Atoi(r.URL.Query().Get("v"))
-		Get(r).Set(r.URL.Query().Get("k"), n)
-	})
-	mux.HandleFunc("/get", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, strconv.Itoa(Get(r).GetInt(r.URL.Query().Get("k"))))
-	})
-	mux.HandleFunc("/none", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
-	mux.HandleFunc("/destroy", func(w http.ResponseWriter, r *http.Request) { Get(r).Destroy() })
-	fs.Server = httptest.NewUnstartedServer(fs.m.Handler(mux))
-	fs.Config.ErrorLog = log.New(&fs.errLog, "", 0)
-	fs.Start()
-	t.Cleanup(func() {
-		fs.Close()
-		if strings.Contains(fs.errLog.String(), "panic") {
-			t.Errorf("the server panicked:\n%s", fs.errLog.String())
-		}
-	})
-	return fs
-}
-
-// faultResult is one request's outcome.
-type faultResult struct {
-	status  int
-	id      string // the session ID the response set, if any
-	deleted bool
-	body    string
-	took    time.Duration
-	err     error
-}
-
-var faultHTTP = &http.Client{Timeout: 30 * time.Second}
-
-func (fs *faultServer) do(path, id string) faultResult {
-	start := time.Now()
-	req, err := http.NewRequest(http.MethodGet, fs.URL+path, nil)
-	if err != nil {
-		return faultResult{err: err}
-	}
-	if id != "" {
-		req.Header.Set("Cookie", fs.m.CookieName()+"="+id)
-	}
-	resp, err := faultHTTP.Do(req)
-	if err != nil {
-		return faultResult{err: err, took: time.Since(start)}
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	res := faultResult{status: resp.StatusCode, body: string(body), took: time.Since(start)}
-	for _, c := range resp.Cookies() {
-		if c.Name == fs.m.CookieName() {
-			res.id, res.deleted = c.Value, c.MaxAge < 0
-		}
-	}
-	return res
-}
-
-// TestRedisFaultNotRunning: with no Redis at all, every request that needs
+// TestFaultNotRunning: with no Redis at all, every request that needs
 // the store gets the error handler's 500 within the commit timeout, and a
 // request that does not need it is served.
-func TestRedisFaultNotRunning(t *testing.T) {
+func TestFaultNotRunning(t *testing.T) {
 	srv := newRedisServer(t)
-	st := NewRedisStore(faultClient(t, srv.addr()))
+	st := New(faultClient(t, srv.addr()))
 	fs := newFaultServer(t, st)
 
-	if _, err := st.Read(context.Background(), testID(t)); err == nil || errors.Is(err, ErrNotFound) {
-		t.Fatalf("Read with Redis down gave %v, want a connection error (never ErrNotFound: that would drop a live session)", err)
+	if _, err := st.Read(context.Background(), testID(t)); err == nil || errors.Is(err, sessions.ErrNotFound) {
+		t.Fatalf("Read with Redis down gave %v, want a connection error (never sessions.ErrNotFound: that would drop a live session)", err)
 	}
 	for _, tc := range []struct {
 		path   string
@@ -272,7 +43,7 @@ func TestRedisFaultNotRunning(t *testing.T) {
 	} {
 		id := ""
 		if tc.cookie {
-			id, _ = newID()
+			id = newSessionID(t)
 		}
 		res := fs.do(tc.path, id)
 		if res.err != nil {
@@ -310,22 +81,20 @@ type faultAck struct {
 	epoch   int64 // the epoch when the request started
 }
 
-// TestRedisFaultOutageUnderLoad freezes Redis (SIGSTOP: connections hang),
+// TestFaultOutageUnderLoad freezes Redis (SIGSTOP: connections hang),
 // thaws it, then kills it (a crash that loses the data, as there is no
 // persistence) and restarts it, all under a load of concurrent requests.
 // Every request ends within the bound with 200 or 500; every write answered
 // 200 is in Redis afterwards (checked before the crash for the writes made
 // before it); the service recovers after each fault.
-func TestRedisFaultOutageUnderLoad(t *testing.T) {
-	if testing.Short() {
-		t.Skip("fault test under load skipped in -short mode")
-	}
+func TestFaultOutageUnderLoad(t *testing.T) {
+	needFaultTests(t)
 	srv := newRedisServer(t)
 	srv.start()
 	client := faultClient(t, srv.addr())
-	st := NewRedisStore(client)
+	st := New(client)
 	fs := newFaultServer(t, st)
-	check := NewRedisStore(redis.NewClient(&redis.Options{Addr: srv.addr()}))
+	check := New(redis.NewClient(&redis.Options{Addr: srv.addr()}))
 	t.Cleanup(func() { check.client.Close() })
 
 	const workers = 8
@@ -413,13 +182,13 @@ func TestRedisFaultOutageUnderLoad(t *testing.T) {
 		}
 		mu.Unlock()
 		for _, a := range mine {
-			rec, err := check.Read(context.Background(), handle(a.id))
+			rec, err := check.Read(context.Background(), handleOf(a.id))
 			if err != nil {
-				t.Errorf("session %s, acknowledged write %s=%d: Read gave %v", idHash(a.id), a.key, a.value, err)
+				t.Errorf("session %s, acknowledged write %s=%d: Read gave %v", handleOf(a.id)[:12], a.key, a.value, err)
 				continue
 			}
 			if got := string(rec[a.key]); got != strconv.Itoa(a.value) {
-				t.Errorf("session %s: acknowledged write %s=%d, but Redis holds %q", idHash(a.id), a.key, a.value, got)
+				t.Errorf("session %s: acknowledged write %s=%d, but Redis holds %q", handleOf(a.id)[:12], a.key, a.value, got)
 			}
 		}
 		return len(mine)

@@ -1,4 +1,4 @@
-package sessions
+package redisstore
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/sessionkit/sessions"
 )
 
 // closedAddr returns the address of a local TCP port that was just
@@ -24,10 +25,10 @@ func closedAddr(t *testing.T) string {
 	return addr
 }
 
-// refusedStore returns a RedisStore whose client points at a closed port,
+// refusedStore returns a Store whose client points at a closed port,
 // after one call that waited for go-redis to give up dialing, so that the
 // refused connection is known before the calls under test start.
-func refusedStore(t *testing.T) *RedisStore {
+func refusedStore(t *testing.T) *Store {
 	t.Helper()
 	// No retries of a command: each call is one attempt to get a
 	// connection. go-redis dials for that in the background, twice, a
@@ -36,7 +37,7 @@ func refusedStore(t *testing.T) *RedisStore {
 	client := redis.NewClient(&redis.Options{Addr: closedAddr(t), MaxRetries: -1,
 		DialerRetries: 2, DialerRetryTimeout: time.Second})
 	t.Cleanup(func() { client.Close() })
-	st := NewRedisStore(client)
+	st := New(client)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a hang guard
 	defer cancel()
 	if _, err := st.Read(ctx, testID(t)); err == nil || !strings.Contains(err.Error(), "connection refused") {
@@ -45,12 +46,12 @@ func refusedStore(t *testing.T) *RedisStore {
 	return st
 }
 
-// TestRedisDeadlineErrorNamesRefusedConnection: a call that runs out of
+// TestDeadlineErrorNamesRefusedConnection: a call that runs out of
 // time while Redis refuses connections says both, and is still a
 // context.DeadlineExceeded to errors.Is. go-redis itself reports only
 // "context deadline exceeded": its dial goes on in the background, where
 // the refusal stays.
-func TestRedisDeadlineErrorNamesRefusedConnection(t *testing.T) {
+func TestDeadlineErrorNamesRefusedConnection(t *testing.T) {
 	st := refusedStore(t)
 	id := testID(t)
 	calls := []struct {
@@ -58,7 +59,7 @@ func TestRedisDeadlineErrorNamesRefusedConnection(t *testing.T) {
 		call func(ctx context.Context) error
 	}{
 		{"Read", func(ctx context.Context) error { _, err := st.Read(ctx, id); return err }},
-		{"Write", func(ctx context.Context) error { return st.Write(ctx, id, Change{Replace: true}, time.Hour) }},
+		{"Write", func(ctx context.Context) error { return st.Write(ctx, id, sessions.Change{Replace: true}, time.Hour) }},
 		{"Remove", func(ctx context.Context) error { return st.Remove(ctx, id, time.Hour) }},
 		{"Exists", func(ctx context.Context) error { _, err := st.Exists(ctx, id); return err }},
 		{"Ping", func(ctx context.Context) error { return st.Ping(ctx) }},
@@ -80,20 +81,20 @@ func TestRedisDeadlineErrorNamesRefusedConnection(t *testing.T) {
 	}
 }
 
-// TestRedisPing: Ping passes on a server that runs the store's scripts, at
+// TestPing: Ping passes on a server that runs the store's scripts, at
 // the cost of a PING and the SCRIPT LOADs.
-func TestRedisPing(t *testing.T) {
-	forEachRedis(t, func(t *testing.T, e *RedisTestEnv) {
+func TestPing(t *testing.T) {
+	forEachRedis(t, func(t *testing.T, e *testEnv) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a hang guard
 		defer cancel()
-		st := e.Store()
-		e.Calls.Take()
+		st := e.store()
+		e.calls.take()
 		if err := st.Ping(ctx); err != nil {
 			t.Fatalf("Ping: %v", err)
 		}
 		// On a cluster SCRIPT LOAD goes to each master's own client, which
 		// the counter does not see.
-		calls := e.Calls.Take()
+		calls := e.calls.take()
 		if len(calls) == 0 || calls[0] != "ping" || len(calls) > 5 {
 			t.Fatalf("Ping sent %q, want a PING and at most 4 SCRIPT LOADs", calls)
 		}
@@ -105,14 +106,14 @@ func TestRedisPing(t *testing.T) {
 	})
 }
 
-// TestRedisPingNamesRefusedConnection: Ping at start-up tells that nothing
+// TestPingNamesRefusedConnection: Ping at start-up tells that nothing
 // listens where the client points.
-func TestRedisPingNamesRefusedConnection(t *testing.T) {
+func TestPingNamesRefusedConnection(t *testing.T) {
 	client := redis.NewClient(&redis.Options{Addr: closedAddr(t), MaxRetries: -1})
 	defer client.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a hang guard
 	defer cancel()
-	err := NewRedisStore(client).Ping(ctx)
+	err := New(client).Ping(ctx)
 	if err == nil || !strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("Ping of a closed port: %v, want an error naming the refused connection", err)
 	}

@@ -1,6 +1,6 @@
 //go:build unix
 
-package sessions
+package redisstore
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/sessionkit/sessions"
 )
 
 // startReplica starts a replica of primary and waits until the primary
@@ -57,11 +58,11 @@ func TestWithWaitReplicasPanics(t *testing.T) {
 	defer client.Close()
 	defer ring.Close()
 	for name, f := range map[string]func(){
-		"negative n":                     func() { NewRedisStore(client, WithWaitReplicas(-1, time.Second)) },
-		"zero timeout":                   func() { NewRedisStore(client, WithWaitReplicas(1, 0)) },
-		"a Ring":                         func() { NewRedisStore(ring, WithWaitReplicas(1, time.Second)) },
-		"another client":                 func() { NewRedisStore(struct{ redis.UniversalClient }{client}, WithWaitReplicas(1, time.Second)) },
-		"timeout beyond the ReadTimeout": func() { NewRedisStore(client, WithWaitReplicas(1, 3*time.Second)) },
+		"negative n":                     func() { New(client, WithWaitReplicas(-1, time.Second)) },
+		"zero timeout":                   func() { New(client, WithWaitReplicas(1, 0)) },
+		"a Ring":                         func() { New(ring, WithWaitReplicas(1, time.Second)) },
+		"another client":                 func() { New(struct{ redis.UniversalClient }{client}, WithWaitReplicas(1, time.Second)) },
+		"timeout beyond the ReadTimeout": func() { New(client, WithWaitReplicas(1, 3*time.Second)) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			defer func() {
@@ -72,7 +73,7 @@ func TestWithWaitReplicasPanics(t *testing.T) {
 			f()
 		})
 	}
-	NewRedisStore(ring, WithWaitReplicas(0, 0)) // n = 0 waits for nothing: any client
+	New(ring, WithWaitReplicas(0, 0)) // n = 0 waits for nothing: any client
 }
 
 // TestWithWaitReplicas: on a primary with one replica, a Remove that waits
@@ -87,32 +88,32 @@ func TestWithWaitReplicas(t *testing.T) {
 	// WAIT blocks inside a pipeline that ReadTimeout bounds.
 	client := redis.NewClient(&redis.Options{Addr: primary.addr(), ReadTimeout: 10 * time.Second})
 	defer client.Close()
-	calls := &RedisCallCounter{}
+	calls := &callCounter{}
 	client.AddHook(calls)
-	onReplica := NewRedisStore(redis.NewClient(&redis.Options{Addr: replica.addr()}))
+	onReplica := New(redis.NewClient(&redis.Options{Addr: replica.addr()}))
 	defer onReplica.client.Close()
 
-	st := NewRedisStore(client, WithWaitReplicas(1, 5*time.Second))
+	st := New(client, WithWaitReplicas(1, 5*time.Second))
 	if err := st.LoadScripts(ctx); err != nil {
 		t.Fatal(err)
 	}
 	id := testID(t)
-	if err := st.Write(ctx, id, Change{Replace: true, Set: Record{"a": []byte("1")}}, time.Hour); err != nil {
+	if err := st.Write(ctx, id, sessions.Change{Replace: true, Set: sessions.Record{"a": []byte("1")}}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	calls.Take()
+	calls.take()
 	if err := st.Remove(ctx, id, time.Hour); err != nil {
 		t.Fatalf("Remove with one replica online: %v", err)
 	}
-	if got := calls.Take(); !reflect.DeepEqual(got, []string{"pipeline(evalsha,wait)"}) {
+	if got := calls.take(); !reflect.DeepEqual(got, []string{"pipeline(evalsha,wait)"}) {
 		t.Fatalf("Remove sent %q, want one pipeline of EVALSHA and WAIT", got)
 	}
 	key, _ := st.recordKey(id)
-	if got := onReplica.client.HGetAll(ctx, key).Val(); !reflect.DeepEqual(got, map[string]string{redisTombField: "1"}) {
+	if got := onReplica.client.HGetAll(ctx, key).Val(); !reflect.DeepEqual(got, map[string]string{tombField: "1"}) {
 		t.Fatalf("right after Remove the replica holds %v, want the tombstone", got)
 	}
-	if err := st.Remove(ctx, id, time.Hour); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("a second Remove gave %v, want ErrNotFound", err)
+	if err := st.Remove(ctx, id, time.Hour); !errors.Is(err, sessions.ErrNotFound) {
+		t.Fatalf("a second Remove gave %v, want sessions.ErrNotFound", err)
 	}
 
 	// The script cache lost (a restart, a failover): EVAL, still with WAIT.
@@ -120,15 +121,15 @@ func TestWithWaitReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := testID(t)
-	calls.Take()
-	if err := st.Remove(ctx, other, time.Hour); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("Remove after SCRIPT FLUSH gave %v, want ErrNotFound", err)
+	calls.take()
+	if err := st.Remove(ctx, other, time.Hour); !errors.Is(err, sessions.ErrNotFound) {
+		t.Fatalf("Remove after SCRIPT FLUSH gave %v, want sessions.ErrNotFound", err)
 	}
-	if got := calls.Take(); !reflect.DeepEqual(got, []string{"pipeline(evalsha,wait)", "pipeline(eval,wait)"}) {
+	if got := calls.take(); !reflect.DeepEqual(got, []string{"pipeline(evalsha,wait)", "pipeline(eval,wait)"}) {
 		t.Fatalf("Remove after SCRIPT FLUSH sent %q", got)
 	}
 
-	two := NewRedisStore(client, WithWaitReplicas(2, 200*time.Millisecond))
+	two := New(client, WithWaitReplicas(2, 200*time.Millisecond))
 	third := testID(t)
 	start := time.Now()
 	err := two.Remove(ctx, third, time.Hour)
@@ -136,29 +137,29 @@ func TestWithWaitReplicas(t *testing.T) {
 		t.Fatalf("Remove waiting for 2 replicas of 1 gave %v, want ErrNotReplicated", err)
 	}
 	t.Logf("Remove waiting for 2 replicas of 1: %v after %v", err, time.Since(start).Round(time.Millisecond))
-	if err := st.Write(ctx, third, Change{Replace: true, Set: Record{"a": []byte("1")}}, time.Hour); !errors.Is(err, ErrInvalidated) {
-		t.Fatalf("after a Remove that was not replicated, Write gave %v, want ErrInvalidated (the tombstone is on the primary)", err)
+	if err := st.Write(ctx, third, sessions.Change{Replace: true, Set: sessions.Record{"a": []byte("1")}}, time.Hour); !errors.Is(err, sessions.ErrInvalidated) {
+		t.Fatalf("after a Remove that was not replicated, Write gave %v, want sessions.ErrInvalidated (the tombstone is on the primary)", err)
 	}
 }
 
 // TestWithWaitReplicasCluster: on a Redis Cluster without replicas, WAIT
 // goes to the master of the key's slot and finds no replica there.
 func TestWithWaitReplicasCluster(t *testing.T) {
-	e := NewRedisTestEnv(t, redisKindCluster)
+	e := newEnv(t, kindCluster)
 	ctx := context.Background()
-	st := e.Store(WithWaitReplicas(1, 100*time.Millisecond))
+	st := e.store(WithWaitReplicas(1, 100*time.Millisecond))
 	id := testID(t)
-	if err := st.Write(ctx, id, Change{Replace: true, Set: Record{"a": []byte("1")}}, time.Hour); err != nil {
+	if err := st.Write(ctx, id, sessions.Change{Replace: true, Set: sessions.Record{"a": []byte("1")}}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Remove(ctx, id, time.Hour); !errors.Is(err, ErrNotReplicated) {
 		t.Fatalf("Remove on a cluster without replicas gave %v, want ErrNotReplicated", err)
 	}
-	if _, err := st.Read(ctx, id); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("Read after the Remove gave %v, want ErrNotFound", err)
+	if _, err := st.Read(ctx, id); !errors.Is(err, sessions.ErrNotFound) {
+		t.Fatalf("Read after the Remove gave %v, want sessions.ErrNotFound", err)
 	}
-	if err := e.Store(WithWaitReplicas(0, 0)).Remove(ctx, id, time.Hour); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("a second Remove gave %v, want ErrNotFound", err)
+	if err := e.store(WithWaitReplicas(0, 0)).Remove(ctx, id, time.Hour); !errors.Is(err, sessions.ErrNotFound) {
+		t.Fatalf("a second Remove gave %v, want sessions.ErrNotFound", err)
 	}
 }
 
@@ -173,8 +174,8 @@ func TestDestroyUserWithLaggingReplicas(t *testing.T) {
 	startReplica(t, primary)
 	client := redis.NewClient(&redis.Options{Addr: primary.addr(), ReadTimeout: 10 * time.Second})
 	defer client.Close()
-	st := NewRedisStore(client, WithWaitReplicas(2, 200*time.Millisecond))
-	m := New(st)
+	st := New(client, WithWaitReplicas(2, 200*time.Millisecond))
+	m := sessions.New(st)
 	ids := make([]string, 5)
 	for i := range ids {
 		ids[i] = loginAs(t, m, "lagging")
@@ -184,8 +185,8 @@ func TestDestroyUserWithLaggingReplicas(t *testing.T) {
 		t.Fatalf("DestroyUser with a lagging replica gave %v, want ErrNotReplicated", err)
 	}
 	for i, id := range ids {
-		if err := st.Write(ctx, handle(id), Change{Set: Record{"a": []byte("1")}}, time.Hour); !errors.Is(err, ErrInvalidated) {
-			t.Errorf("session %d of 5 after DestroyUser: Write gave %v, want ErrInvalidated (its tombstone on the primary)", i+1, err)
+		if err := st.Write(ctx, handleOf(id), sessions.Change{Set: sessions.Record{"a": []byte("1")}}, time.Hour); !errors.Is(err, sessions.ErrInvalidated) {
+			t.Errorf("session %d of 5 after DestroyUser: Write gave %v, want sessions.ErrInvalidated (its tombstone on the primary)", i+1, err)
 		}
 	}
 }

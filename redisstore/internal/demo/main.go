@@ -1,7 +1,7 @@
-// Command redis serves the demo application on the Redis store (at most 5
-// sessions per user).
+// Command demo serves the demo application of examples/demoapp on the
+// Redis store (at most 5 sessions per user). From the redisstore directory:
 //
-//	go run ./examples/redis -redis redis://127.0.0.1:6379/0 -port 8080
+//	go run ./internal/demo -redis redis://127.0.0.1:6379/0 -port 8080
 //
 // The address comes from -redis, else from REDIS_URL, else
 // redis://127.0.0.1:6379/0.
@@ -19,6 +19,7 @@ import (
 
 	"github.com/sessionkit/sessions"
 	"github.com/sessionkit/sessions/examples/demoapp"
+	"github.com/sessionkit/sessions/redisstore"
 )
 
 func main() {
@@ -43,7 +44,7 @@ func main() {
 
 	// The store is made before the client's first command: it adds a hook
 	// to the client, which go-redis allows only while the client is idle.
-	store := sessions.NewRedisStore(client)
+	store := redisstore.New(client)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if err := store.Ping(ctx); err != nil {

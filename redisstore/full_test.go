@@ -1,6 +1,6 @@
 //go:build unix
 
-package sessions
+package redisstore
 
 import (
 	"context"
@@ -10,30 +10,31 @@ import (
 	"testing"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/sessionkit/sessions"
 )
 
-// TestRedisFullMemory fills a redis-server started with a small maxmemory
+// TestFullMemory fills a redis-server started with a small maxmemory
 // and the noeviction policy until it refuses writes, then checks what the
 // service still does: existing sessions are read (their reads add nothing),
 // a logout of a live session works (it frees memory before writing the
 // tombstone), and writes that add data reach the error handler. It runs
 // both ways of reading: HGETALL, and the script of clients that may route
 // reads to replicas.
-func TestRedisFullMemory(t *testing.T) {
+func TestFullMemory(t *testing.T) {
 	for _, script := range []bool{false, true} {
 		t.Run(map[bool]string{false: "hgetall", true: "script"}[script], func(t *testing.T) {
-			testRedisFullMemory(t, script)
+			testFullMemory(t, script)
 		})
 	}
 }
 
-func testRedisFullMemory(t *testing.T, script bool) {
+func testFullMemory(t *testing.T, script bool) {
 	srv := newRedisServer(t)
 	srv.args = []string{"--maxmemory", "8mb", "--maxmemory-policy", "noeviction"}
 	srv.start()
 	client := faultClient(t, srv.addr())
-	st := NewRedisStore(client)
-	st.readScript = script
+	st := New(client)
+	st.viaScript = script
 	fs := newFaultServer(t, st)
 
 	ids := make([]string, 3)
@@ -66,13 +67,13 @@ func testRedisFullMemory(t *testing.T, script bool) {
 		}
 		t.Logf("Redis full: %-30s -> %d", tc.what, res.status)
 	}
-	if _, err := st.Read(context.Background(), handle(ids[1])); err != ErrNotFound {
-		t.Errorf("after a logout with Redis full, Read gave %v, want ErrNotFound", err)
+	if _, err := st.Read(context.Background(), handleOf(ids[1])); err != sessions.ErrNotFound {
+		t.Errorf("after a logout with Redis full, Read gave %v, want sessions.ErrNotFound", err)
 	}
-	if err := st.Write(context.Background(), handle(ids[1]), Change{Set: Record{"a": []byte("1")}}, faultCommitTimeout); err != ErrInvalidated {
-		t.Errorf("after a logout with Redis full, Write gave %v, want ErrInvalidated", err)
+	if err := st.Write(context.Background(), handleOf(ids[1]), sessions.Change{Set: sessions.Record{"a": []byte("1")}}, faultCommitTimeout); err != sessions.ErrInvalidated {
+		t.Errorf("after a logout with Redis full, Write gave %v, want sessions.ErrInvalidated", err)
 	}
-	rec, err := st.Read(context.Background(), handle(ids[2]))
+	rec, err := st.Read(context.Background(), handleOf(ids[2]))
 	if err != nil || string(rec["a"]) != "7" {
 		t.Errorf("Read of a live session with Redis full gave %v, %v", rec, err)
 	}

@@ -1,6 +1,6 @@
 //go:build unix
 
-package sessions
+package redisstore
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/sessionkit/sessions"
 )
 
 // The failover tests run Redis Clusters and Sentinel deployments of their
@@ -58,7 +59,7 @@ type failoverCluster struct {
 func startFailoverCluster(t *testing.T) *failoverCluster {
 	t.Helper()
 	if _, err := exec.LookPath("redis-cli"); err != nil {
-		redisServerPath(t) // skips, or fails under CI
+		needRedisServer(t) // skips, or fails under CI
 		t.Fatal("redis-cli is not on PATH")
 	}
 	c := &failoverCluster{t: t}
@@ -234,7 +235,7 @@ func liveOn(t *testing.T, addr, key string) bool {
 		}
 		return err == nil
 	})
-	_, tomb := h[redisTombField]
+	_, tomb := h[tombField]
 	return len(h) > 0 && !tomb
 }
 
@@ -249,13 +250,13 @@ type failoverRound struct {
 // fill, Remove, SIGKILL primary, SIGCONT replica; true thaws the replica
 // while the Remove waits for it, and kills the primary once Remove
 // returned.
-func (c *failoverCluster) round(st *RedisStore, client *redis.ClusterClient, thawDuringWait bool) failoverRound {
+func (c *failoverCluster) round(st *Store, client *redis.ClusterClient, thawDuringWait bool) failoverRound {
 	t := c.t
 	t.Helper()
 	ctx := context.Background()
 	id := testID(t)
 	key, _ := st.recordKey(id)
-	if err := st.Write(ctx, id, Change{Replace: true, Set: Record{"user": []byte(`"alice"`)}}, time.Hour); err != nil {
+	if err := st.Write(ctx, id, sessions.Change{Replace: true, Set: sessions.Record{"user": []byte(`"alice"`)}}, time.Hour); err != nil {
 		t.Fatalf("Write: %v", err)
 	}
 	master, replica := c.owner(clusterSlot(key))
@@ -298,12 +299,10 @@ func (c *failoverCluster) round(st *RedisStore, client *redis.ClusterClient, tha
 	return res
 }
 
-// TestRedisClusterReplicas runs a Redis Cluster of three masters with a
+// TestClusterReplicas runs a Redis Cluster of three masters with a
 // replica each.
-func TestRedisClusterReplicas(t *testing.T) {
-	if testing.Short() {
-		t.Skip("failover test skipped in -short mode")
-	}
+func TestClusterReplicas(t *testing.T) {
+	needFaultTests(t)
 	c := startFailoverCluster(t)
 	t.Run("ReadOnlyClientReadsPrimary", func(t *testing.T) { c.t = t; testReadOnlyClientReadsPrimary(t, c) })
 	t.Run("LaggingReplicaFailover", func(t *testing.T) { c.t = t; testLaggingReplicaFailover(t, c) })
@@ -333,16 +332,16 @@ func testReadOnlyClientReadsPrimary(t *testing.T, c *failoverCluster) {
 	)
 	ro.OnNewNode(func(node *redis.Client) {
 		addr := node.Options().Addr
-		node.AddHook(&RedisCallCounter{onAdd: func(name string) {
+		node.AddHook(&callCounter{onAdd: func(name string) {
 			mu.Lock()
 			sent[addr] = append(sent[addr], name)
 			mu.Unlock()
 		}})
 	})
-	st := NewRedisStore(ro, WithKeyPrefix(randomRedisPrefix()))
+	st := New(ro, WithKeyPrefix(randomPrefix()))
 	id := testID(t)
 	key, _ := st.recordKey(id)
-	if err := st.Write(ctx, id, Change{Replace: true, Set: Record{"user": []byte(`"alice"`)}}, time.Hour); err != nil {
+	if err := st.Write(ctx, id, sessions.Change{Replace: true, Set: sessions.Record{"user": []byte(`"alice"`)}}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	_, replica := c.owner(clusterSlot(key))
@@ -356,8 +355,8 @@ func testReadOnlyClientReadsPrimary(t *testing.T, c *failoverCluster) {
 	clear(sent)
 	mu.Unlock()
 	for i := 0; i < 5; i++ {
-		if rec, err := st.Read(ctx, id); !errors.Is(err, ErrNotFound) {
-			t.Fatalf("Read through a ReadOnly cluster client, the replica frozen, gave %v, %v; want ErrNotFound from the primary", rec, err)
+		if rec, err := st.Read(ctx, id); !errors.Is(err, sessions.ErrNotFound) {
+			t.Fatalf("Read through a ReadOnly cluster client, the replica frozen, gave %v, %v; want sessions.ErrNotFound from the primary", rec, err)
 		}
 	}
 	mu.Lock()
@@ -383,13 +382,13 @@ func testLaggingReplicaFailover(t *testing.T, c *failoverCluster) {
 	// ReadTimeout bounds: keep the one below the other.
 	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: seeds, MaxRedirects: 16, ReadTimeout: failoverHang})
 	defer client.Close()
-	prefix := randomRedisPrefix()
+	prefix := randomPrefix()
 
 	// The rounds that thaw the replica wait as long as it takes it to catch
 	// up (WAIT returns at its acknowledgement; the timeout is a hang
 	// guard); the others are refused after the timeout, whatever it is.
-	waitLong := NewRedisStore(client, WithKeyPrefix(prefix), WithWaitReplicas(1, failoverHang/2))
-	waitShort := NewRedisStore(client, WithKeyPrefix(prefix), WithWaitReplicas(1, 500*time.Millisecond))
+	waitLong := New(client, WithKeyPrefix(prefix), WithWaitReplicas(1, failoverHang/2))
+	waitShort := New(client, WithKeyPrefix(prefix), WithWaitReplicas(1, 500*time.Millisecond))
 	const rounds = 20
 	acked, lost := 0, 0
 	for i := 0; i < rounds; i++ {
@@ -414,7 +413,7 @@ func testLaggingReplicaFailover(t *testing.T, c *failoverCluster) {
 	}
 	t.Logf("WithWaitReplicas(1, ...): %d rounds, %d logouts acknowledged, %d of them lost; %d refused with ErrNotReplicated", rounds, acked, lost, rounds-acked)
 
-	plain := NewRedisStore(client, WithKeyPrefix(prefix))
+	plain := New(client, WithKeyPrefix(prefix))
 	const plainRounds = 5
 	lost = 0
 	for i := 0; i < plainRounds; i++ {
@@ -429,16 +428,14 @@ func testLaggingReplicaFailover(t *testing.T, c *failoverCluster) {
 	t.Logf("without WithWaitReplicas: %d rounds, every logout acknowledged, %d lost in the failover", plainRounds, lost)
 }
 
-// TestRedisSentinelFailover: a primary, one replica and a Sentinel. The
+// TestSentinelFailover: a primary, one replica and a Sentinel. The
 // replica lags (frozen, with the primary writing behind it), a logout
 // waits for it with WithWaitReplicas while it is thawed, the primary
 // crashes right after the logout returned, Sentinel promotes the replica,
 // and the logout holds: the old ID reads as no session and refuses writes
 // on the new primary.
-func TestRedisSentinelFailover(t *testing.T) {
-	if testing.Short() {
-		t.Skip("failover test skipped in -short mode")
-	}
+func TestSentinelFailover(t *testing.T) {
+	needFaultTests(t)
 	ctx := context.Background()
 	primary := newRedisServer(t)
 	primary.start()
@@ -462,10 +459,10 @@ func TestRedisSentinelFailover(t *testing.T) {
 	client := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: "sessions", SentinelAddrs: []string{sentinel.addr()},
 		DialTimeout: time.Second, ReadTimeout: failoverHang, MaxRetries: -1})
 	defer client.Close()
-	st := NewRedisStore(client, WithWaitReplicas(1, failoverHang/2))
+	st := New(client, WithWaitReplicas(1, failoverHang/2))
 	id := testID(t)
 	key, _ := st.recordKey(id)
-	if err := st.Write(ctx, id, Change{Replace: true, Set: Record{"user": []byte(`"alice"`)}}, time.Hour); err != nil {
+	if err := st.Write(ctx, id, sessions.Change{Replace: true, Set: sessions.Record{"user": []byte(`"alice"`)}}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, failoverHang, "the replica to hold the session", func() bool { return liveOn(t, replica.addr(), key) })
@@ -487,16 +484,16 @@ func TestRedisSentinelFailover(t *testing.T) {
 
 	// The client finds the new primary through Sentinel; until it does,
 	// its calls fail with connection errors, never with a live record.
-	ch := Change{Set: Record{"user": []byte(`"mallory"`)}}
+	ch := sessions.Change{Set: sessions.Record{"user": []byte(`"mallory"`)}}
 	waitFor(t, failoverHang, "the client to reach the new primary", func() bool {
 		rec, err := st.Read(ctx, id)
 		if err == nil {
 			t.Fatalf("after the failover the logged-out session reads %v", rec)
 		}
-		return errors.Is(err, ErrNotFound)
+		return errors.Is(err, sessions.ErrNotFound)
 	})
-	if err := st.Write(ctx, id, ch, time.Hour); !errors.Is(err, ErrInvalidated) {
-		t.Fatalf("after the failover, a Write to the logged-out session gave %v, want ErrInvalidated", err)
+	if err := st.Write(ctx, id, ch, time.Hour); !errors.Is(err, sessions.ErrInvalidated) {
+		t.Fatalf("after the failover, a Write to the logged-out session gave %v, want sessions.ErrInvalidated", err)
 	}
 	if liveOn(t, replica.addr(), key) {
 		t.Fatal("the promoted replica holds the logged-out session as live")

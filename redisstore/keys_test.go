@@ -1,0 +1,171 @@
+package redisstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/sessions"
+)
+
+// keySeeds are the fuzz target's seed corpus, the root module's for its
+// stores: keys beginning with the escape mark "~" of the SQL stores (alone,
+// before base64 of another key, before what is not base64), the reserved
+// prefix, NUL, invalid UTF-8, the empty key and a long one, each with a
+// value as awkward. Run as a plain test, they alone catch a store that
+// loses one of them.
+var keySeeds = []struct {
+	key   string
+	value string
+}{
+	{"a", "1"},
+	{"", ""},
+	{"~", "~"},
+	{"~YQ==", "~YQ=="},         // "~" and base64 of "a"
+	{"~X19kZWFkbGluZQ==", "1"}, // base64 of "__deadline": must not read back as metadata
+	{"~/w==", "\xff"},          // how "\xff" is stored escaped
+	{"~YQ", "~!"},              // not base64
+	{"~~", "~~~"},
+	{"\x00", "\x00"},
+	{"a\x00b", "~AA=="},
+	{"\xff", "\xc3\x28"},
+	{"\xed\xa0\x80", "\xc0\xaf"},
+	{strings.Repeat("k", 4096), strings.Repeat("v", 4096)},
+	{"~" + strings.Repeat("k", 4096), "~"},
+	{"__created", "1"},
+	{"__", ""},
+	{"__tomb", "1"},
+}
+
+// FuzzKeyRoundTrip: every key the API accepts round-trips exactly, with
+// its value, through the store's Write and Read and through a Manager over
+// HTTP, on miniredis: a hash field holds any bytes. The keys with the
+// reserved prefix "__" are the Manager's, and the root module's test of
+// the same seeds checks that Session.Set refuses them.
+func FuzzKeyRoundTrip(f *testing.F) {
+	for _, s := range keySeeds {
+		f.Add(s.key, []byte(s.value))
+	}
+	st := newEnv(f, kindMini).store()
+	f.Fuzz(func(t *testing.T, key string, value []byte) {
+		if strings.HasPrefix(key, "__") {
+			return
+		}
+		storeKeyRoundTrip(t, kindMini, st, key, value)
+		managerKeyRoundTrip(t, kindMini, st, key, value)
+	})
+}
+
+// storeKeyRoundTrip writes key with Replace, beside the key an escaping
+// store would store it as, changes and deletes it with deltas, and creates
+// it with Create, reading the record back exactly after each Write.
+func storeKeyRoundTrip(t *testing.T, name string, st sessions.Store, key string, value []byte) {
+	t.Helper()
+	escaped := "~" + base64.StdEncoding.EncodeToString([]byte(key))
+	anchor := "anchor" // keeps the record from ever being empty
+	if key == anchor {
+		anchor = "other"
+	}
+	id := testID(t)
+	marked := append([]byte("~"), value...)
+	steps := []struct {
+		what string
+		ch   sessions.Change
+		want sessions.Record
+	}{
+		{"a Write with Replace", sessions.Change{Replace: true, Set: record(key, value, escaped, []byte("escaped"), anchor, []byte("1"))},
+			record(key, value, escaped, []byte("escaped"), anchor, []byte("1"))},
+		{"a delta Write", sessions.Change{Set: record(key, marked), Delete: []string{escaped}}, record(key, marked, anchor, []byte("1"))},
+		{"a delta Write deleting it", sessions.Change{Delete: []string{key}}, record(anchor, []byte("1"))},
+	}
+	for _, s := range steps {
+		if err := st.Write(context.Background(), id, s.ch, time.Minute); err != nil {
+			t.Fatalf("%s: %s of the key %q gave %v", name, s.what, key, err)
+		}
+		expectKeyRecord(t, name, st, id, s.want, fmt.Sprintf("after %s of the key %q", s.what, key))
+	}
+	created := testID(t)
+	if err := st.Write(context.Background(), created, sessions.Change{Create: true, Set: record(key, value)}, time.Minute); err != nil {
+		t.Fatalf("%s: a Write with Create of the key %q gave %v", name, key, err)
+	}
+	expectKeyRecord(t, name, st, created, record(key, value), fmt.Sprintf("after a Write with Create of the key %q", key))
+}
+
+// managerKeyRoundTrip sets key in one request and reads it back in the
+// next, through a Manager's Handler.
+func managerKeyRoundTrip(t *testing.T, name string, st sessions.Store, key string, value []byte) {
+	t.Helper()
+	m := sessions.New(st)
+	id := serveOne(t, m, "", func(s *sessions.Session) { s.Set(key, value) })
+	serveOne(t, m, id, func(s *sessions.Session) {
+		if got := s.Keys(); len(got) != 1 || got[0] != key {
+			t.Errorf("%s: a session given only the key %q lists the keys %q", name, key, got)
+		}
+		if got := s.GetBytes(key); !bytes.Equal(got, value) {
+			t.Errorf("%s: the key %q read back as %q, want %q", name, key, got, value)
+		}
+	})
+}
+
+// serveOne serves one request carrying the session ID id ("" for none)
+// with f as the handler, and returns the ID the response set, or id.
+func serveOne(t *testing.T, m *sessions.Manager, id string, f func(s *sessions.Session)) string {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	if id != "" {
+		r.AddCookie(&http.Cookie{Name: m.CookieName(), Value: id})
+	}
+	w := httptest.NewRecorder()
+	m.Handler(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { f(sessions.Get(r)) })).ServeHTTP(w, r)
+	if w.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	for _, c := range w.Result().Cookies() {
+		if c.Name == m.CookieName() && c.MaxAge >= 0 {
+			return c.Value
+		}
+	}
+	if id == "" {
+		t.Fatal("a session given a value got no cookie")
+	}
+	return id
+}
+
+func expectKeyRecord(t *testing.T, name string, st sessions.Store, id string, want sessions.Record, when string) {
+	t.Helper()
+	got, err := st.Read(context.Background(), id)
+	if err != nil {
+		t.Fatalf("%s: Read %s gave %v", name, when, err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%s: Read %s gave %d keys %q, want %d", name, when, len(got), keysOf(got), len(want))
+	}
+	for k, v := range want {
+		if g, ok := got[k]; !ok || !bytes.Equal(g, v) {
+			t.Fatalf("%s: Read %s: the key %q is %q (present %v), want %q; keys read: %q", name, when, k, g, ok, v, keysOf(got))
+		}
+	}
+}
+
+func keysOf(r sessions.Record) []string {
+	out := make([]string, 0, len(r))
+	for k := range r {
+		out = append(out, k)
+	}
+	return out
+}
+
+// record builds a Record from key, value pairs.
+func record(kv ...any) sessions.Record {
+	r := sessions.Record{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		r[kv[i].(string)] = kv[i+1].([]byte)
+	}
+	return r
+}
