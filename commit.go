@@ -247,7 +247,11 @@ func (s *Session) commitBlind(ch changes, p phase) (issue, error) {
 	if m.cfg.idleTimeout > 0 {
 		ttl = m.cfg.idleTimeout
 	}
-	err := m.write(s.ctx, handle(s.cookieID), ch.blind(m.cfg.now()), ttl)
+	blind := ch.blind(m.cfg.now())
+	// The browser holds this ID: the write presents it if a Renew just
+	// moved the session there (see invalidation.go), at no extra cost.
+	blind.Delete = append(blind.Delete, keyFresh)
+	err := m.write(s.ctx, handle(s.cookieID), blind, ttl)
 	switch {
 	case err == nil:
 		return issue{}, nil

@@ -335,11 +335,26 @@ func (b *blobStore) load(id string) (Record, bool) {
 	if !ok || !b.now().Before(e.expires) {
 		return nil, false
 	}
-	var rec Record
-	if err := json.Unmarshal(e.data, &rec); err != nil {
+	var pairs [][2][]byte
+	if err := json.Unmarshal(e.data, &pairs); err != nil {
 		return nil, false
 	}
+	rec := make(Record, len(pairs))
+	for _, p := range pairs {
+		rec[string(p[0])] = p[1]
+	}
 	return rec, true
+}
+
+// encodeBlob encodes r as a JSON list of [key, value] pairs, both base64:
+// encoding/json would turn invalid UTF-8 in a map key into U+FFFD, so that
+// two keys could read back as one.
+func encodeBlob(r Record) ([]byte, error) {
+	pairs := make([][2][]byte, 0, len(r))
+	for k, v := range r {
+		pairs = append(pairs, [2][]byte{[]byte(k), v})
+	}
+	return json.Marshal(pairs)
 }
 
 func (b *blobStore) Read(ctx context.Context, id string) (Record, error) {
@@ -368,7 +383,7 @@ func (b *blobStore) Write(ctx context.Context, id string, ch Change, ttl time.Du
 	if !live && !ch.Replace && (!ch.Create || ch.IsTouch()) {
 		return ErrNotFound
 	}
-	data, err := json.Marshal(ch.Apply(rec))
+	data, err := encodeBlob(ch.Apply(rec))
 	if err != nil {
 		return err
 	}

@@ -27,10 +27,9 @@ import (
 //     until it expires), and a successor record names every n that ever
 //     was live. A request that renews twice (Renew, Commit, Renew) records
 //     the second renewal under the ID its browser still holds as well.
-//   - A request that reads n for the first time presents it: its commit
-//     deletes the fresh mark (folded into its own write, or one write more).
-//     A request that only writes, without reading, does not: it cannot know
-//     the mark is there.
+//   - A request that carries n for the first time presents it: its commit
+//     deletes the fresh mark (folded into its own write, or one write more
+//     for a request that only reads).
 //
 // Which renewals a Destroy ends is decided by what its request saw, never by
 // a clock:

@@ -51,7 +51,8 @@ type Change struct {
 	Create bool
 	// Set holds the keys written, with their encoded values.
 	Set map[string][]byte
-	// Delete lists the keys removed. It is empty when Replace is set.
+	// Delete lists the keys removed. It is empty when Replace is set, and
+	// never names a key of Set.
 	Delete []string
 }
 

@@ -384,9 +384,9 @@ const endParallel = 16
 
 // endAll ends the sessions handles of userID and what they were renewed to,
 // several at a time, so that one slow or failing call (a replica that lags,
-// with WithWaitReplicas) neither delays nor stops the others. It returns the
-// handles it finished, how many sessions were live, and the errors of the
-// others. The events are emitted on the caller's goroutine, and a panic of
+// with the Redis store's WithWaitReplicas) neither delays nor stops the
+// others. It returns the handles it finished, how many sessions were live,
+// and the errors of the others. The events are emitted on the caller's goroutine, and a panic of
 // the store is carried there too.
 func (m *Manager) endAll(ctx context.Context, userID string, handles []string) (done []string, live int, errs []error) {
 	type result struct {

@@ -145,6 +145,7 @@ var checks = []struct {
 	{"RemoveRacingWrites", (*suite).removeRacingWrites},
 	{"CancelledContext", (*suite).cancelledContext},
 	{"BinarySafe", (*suite).binarySafe},
+	{"KeysRoundTrip", (*suite).keysRoundTrip},
 	{"ReadRecordUnchangedByLaterWrite", (*suite).readRecordUnchangedByLaterWrite},
 }
 

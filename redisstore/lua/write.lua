@@ -61,9 +61,13 @@ local function batched(cmd, from, to)
     redis.call(cmd, KEYS[1], unpack(ARGV, i, math.min(i + BATCH - 1, to)))
   end
 end
+-- HSET first: it is the write that may need memory, and Redis refuses a
+-- script's first memory-using write when it is out of memory (maxmemory with
+-- noeviction), but lets every write after the script's first one through.
+-- A Change never sets and deletes one key, so the order changes nothing else.
 local lastPair = FIRST_PAIR - 1 + 2 * tonumber(ARGV[4])
-batched('HDEL', lastPair + 1, #ARGV)
 batched('HSET', FIRST_PAIR, lastPair)
+batched('HDEL', lastPair + 1, #ARGV)
 
 -- The TTL never reaches past the deadline, by the server's clock. A record
 -- already past it is gone: a replace was written and expired at once, a
