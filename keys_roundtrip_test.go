@@ -6,164 +6,16 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sessionkit/sessions"
-	"github.com/sessionkit/sessions/internal/sqlrecord"
-	"github.com/sessionkit/sessions/sessionstest"
 )
-
-// sqlJSONStore keeps each record as the JSON text the SQL stores keep in
-// their data column (internal/sqlrecord), and merges a delta into it as a
-// JSON merge patch (RFC 7396), as their databases do. The SQL stores are
-// modules of their own that need a database; this store runs their record
-// encoding, escape mark included, in the root module's tests.
-type sqlJSONStore struct {
-	mu   sync.Mutex
-	now  func() time.Time
-	rows map[string]sqlRow
-}
-
-// sqlRow is a record (its JSON text) or a tombstone, until expires.
-type sqlRow struct {
-	data    string
-	tomb    bool
-	expires time.Time
-}
-
-func newSQLJSONStore(now func() time.Time) *sqlJSONStore {
-	return &sqlJSONStore{now: now, rows: map[string]sqlRow{}}
-}
-
-// live returns the unexpired row under id. s.mu is held.
-func (s *sqlJSONStore) live(id string) (sqlRow, bool) {
-	r, ok := s.rows[id]
-	return r, ok && s.now().Before(r.expires)
-}
-
-func (s *sqlJSONStore) Read(ctx context.Context, id string) (sessions.Record, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.live(id)
-	if !ok || r.tomb {
-		return nil, sessions.ErrNotFound
-	}
-	return sqlrecord.DecodeObject([]byte(r.data))
-}
-
-func (s *sqlJSONStore) Write(ctx context.Context, id string, ch sessions.Change, ttl time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.live(id)
-	data := r.data
-	switch {
-	case ok && r.tomb:
-		return sessions.ErrInvalidated
-	case ch.Replace:
-		data = sqlrecord.EncodeObject(ch.Set)
-	case !ok && (!ch.Create || ch.IsTouch()):
-		return sessions.ErrNotFound
-	case !ok:
-		data = "{}"
-		fallthrough
-	default:
-		var err error
-		if data, err = mergePatch(data, sqlrecord.EncodePatch(ch.Set, ch.Delete)); err != nil {
-			return err
-		}
-	}
-	s.rows[id] = sqlRow{data: data, expires: s.now().Add(ttl)}
-	return nil
-}
-
-func (s *sqlJSONStore) Remove(ctx context.Context, id string, ttl time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.live(id)
-	expires := s.now().Add(ttl)
-	if ok && r.tomb && r.expires.After(expires) {
-		expires = r.expires
-	}
-	s.rows[id] = sqlRow{tomb: true, expires: expires}
-	if !ok || r.tomb {
-		return sessions.ErrNotFound
-	}
-	return nil
-}
-
-func (s *sqlJSONStore) Exists(ctx context.Context, id string) (bool, error) {
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.live(id)
-	return ok && !r.tomb, nil
-}
-
-// mergePatch applies a JSON merge patch of strings and nulls to a JSON
-// object of strings, as json_patch and JSON_MERGE_PATCH do.
-func mergePatch(doc, patch string) (string, error) {
-	var d map[string]string
-	var p map[string]*string
-	if err := json.Unmarshal([]byte(doc), &d); err != nil {
-		return "", err
-	}
-	if err := json.Unmarshal([]byte(patch), &p); err != nil {
-		return "", err
-	}
-	for k, v := range p {
-		if v == nil {
-			delete(d, k)
-		} else {
-			d[k] = *v
-		}
-	}
-	b, err := json.Marshal(d)
-	return string(b), err
-}
-
-// fakeNow is a clock that moves only when the suite waits.
-type fakeNow struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeNow) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeNow) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-// TestSQLJSONStoreConformance: the SQL stores' record encoding keeps the
-// Store contract, checked without a database.
-func TestSQLJSONStoreConformance(t *testing.T) {
-	clock := &fakeNow{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	sessionstest.Run(t, func(*testing.T) sessions.Store { return newSQLJSONStore(clock.Now) }, sessionstest.Wait(clock.Advance))
-}
 
 // keySeeds are the fuzz target's seed corpus: keys beginning with the
 // escape mark "~" (alone, before base64 of another key, before what is not
@@ -195,9 +47,10 @@ var keySeeds = []struct {
 
 // FuzzKeyRoundTrip: every key the API accepts round-trips exactly, with
 // its value, through each store's Write and Read and through a Manager over
-// HTTP, on the memory store and the SQL stores' record encoding (redisstore
-// runs the same seeds on Redis). A key with the reserved prefix is refused
-// by Session.Set and Session.Delete with a panic that names it.
+// HTTP, on the memory store (redisstore runs the same seeds on Redis, and
+// sqlstore on the SQL stores' record encoding). A key with the reserved
+// prefix is refused by Session.Set and Session.Delete with a panic that
+// names it.
 func FuzzKeyRoundTrip(f *testing.F) {
 	for _, s := range keySeeds {
 		f.Add(s.key, []byte(s.value))
@@ -227,7 +80,6 @@ func keyStores(f *testing.F) []namedStore {
 	f.Cleanup(func() { mem.Close() })
 	return []namedStore{
 		{"memory", mem},
-		{"sql JSON", newSQLJSONStore(time.Now)},
 	}
 }
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The SQL stores: makes sure PostgreSQL and MariaDB run on 127.0.0.1
 # (installing and starting them when needed), then vets, checks and tests
-# the nested modules pgstore, mysqlstore and sqlitestore under the race
-# detector. With CI=true the tests fail, never skip, when a server is
-# unreachable. Run it from anywhere: bash .ci/sql.sh
+# under the race detector the nested module sqlstore, the code the stores
+# share, and the stores' modules pgstore, mysqlstore and sqlitestore. With
+# CI=true the tests fail, never skip, when a server is unreachable. Run it
+# from anywhere: bash .ci/sql.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -81,6 +82,23 @@ mysql_up() {
 
 pg_up
 mysql_up
+
+# The code the stores share, which needs no database, then its fuzz
+# targets for a bounded time each (as .ci/fuzz.sh runs the root's); a run
+# that fails is run once more, which fails again on a failing input the
+# first one wrote under sqlstore/testdata/fuzz.
+echo "--- sqlstore"
+(
+	cd sqlstore
+	go vet ./...
+	go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+	go test -race -count=1 ./...
+	for target in $(go test -list '^Fuzz' . | grep '^Fuzz'); do
+		echo "--- fuzz sqlstore $target"
+		go test -run '^$' -fuzz "^$target\$" -fuzztime "${FUZZTIME:-8s}" -parallel 1 . ||
+			go test -run '^$' -fuzz "^$target\$" -fuzztime "${FUZZTIME:-8s}" -parallel 1 .
+	done
+)
 
 # The modules to test come from the arguments (.ci/run names all three).
 mods=("$@")

@@ -13,18 +13,17 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessions"
-	"github.com/sessionkit/sessions/internal/sqlcount"
-	"github.com/sessionkit/sessions/internal/sqltest"
 	"github.com/sessionkit/sessions/mysqlstore"
+	"github.com/sessionkit/sessions/sqlstore/sqlstoretest"
 )
 
 // TestStatementsPerCall checks that every Store call is one statement.
 func TestStatementsPerCall(t *testing.T) {
 	var n atomic.Int64
-	db := sqlcount.Open(driverOf(), testDSN(t), &n)
+	db := sqlstoretest.OpenCounting(driverOf(), testDSN(t), &n)
 	t.Cleanup(func() { db.Close() })
 	s := newStore(t, db, mysqlstore.WithSweepInterval(-1))
-	sqltest.StatementsPerCall(t, s, n.Load, nil)
+	sqlstoretest.StatementsPerCall(t, s, n.Load, nil)
 }
 
 // TestCorruptRow checks that rows which do not decode give ErrCorrupt.
@@ -47,10 +46,10 @@ func TestCorruptRow(t *testing.T) {
 	}
 }
 
-// TestDeadline runs sqltest.Deadline: the expiry is capped at the record's
-// "__deadline", and the deltas that set or drop it.
+// TestDeadline runs sqlstoretest.Deadline: the expiry is capped at the
+// record's "__deadline", and the deltas that set or drop it.
 func TestDeadline(t *testing.T) {
-	sqltest.Deadline(t, newStore(t, testDB(t)))
+	sqlstoretest.Deadline(t, newStore(t, testDB(t)))
 }
 
 // TestSweeper checks that expired records and tombstones are deleted, and
@@ -136,14 +135,14 @@ func TestDeltaDeletesInAnyOrder(t *testing.T) {
 	}
 }
 
-// TestCorruptRows runs sqltest.CorruptRows on a table whose columns take
-// NULL, as one created by hand may, reading the SET lists both ways.
+// TestCorruptRows runs sqlstoretest.CorruptRows on a table whose columns
+// take NULL, as one created by hand may, reading the SET lists both ways.
 func TestCorruptRows(t *testing.T) {
 	t.Run("LeftToRight", func(t *testing.T) { corruptRows(t, testDB(t)) })
 	t.Run("SimultaneousAssignment", func(t *testing.T) { corruptRows(t, simultaneousDB(t)) })
 }
 
-// corruptRows runs sqltest.CorruptRows on db. On MariaDB, whose JSON
+// corruptRows runs sqlstoretest.CorruptRows on db. On MariaDB, whose JSON
 // column is text with a check, it also stores text that is not JSON.
 func corruptRows(t *testing.T, db *sql.DB) {
 	table := randomName("sessions")
@@ -160,8 +159,8 @@ func corruptRows(t *testing.T, db *sql.DB) {
 	if isMariaDB(t, db) {
 		insert, malformed = "SET STATEMENT check_constraint_checks = 0 FOR "+insert, `{"a":`
 	}
-	sqltest.CorruptRows(t, s, sqltest.Table{
-		Insert: func(id string, r sqltest.Row) error {
+	sqlstoretest.CorruptRows(t, s, sqlstoretest.Table{
+		Insert: func(id string, r sqlstoretest.Row) error {
 			_, err := db.Exec(insert, id, r.State, r.Expires, r.Data)
 			return err
 		},

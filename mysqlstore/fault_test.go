@@ -18,8 +18,8 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/sessionkit/sessions/internal/sqltest"
 	"github.com/sessionkit/sessions/mysqlstore"
+	"github.com/sessionkit/sessions/sqlstore/sqlstoretest"
 )
 
 // privateMariaDB is a MariaDB server of the test's own, on a free port, so
@@ -148,5 +148,5 @@ func TestFaultDatabaseRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	sqltest.RunRestartFault(t, store, m.crash, m.start)
+	sqlstoretest.RunRestartFault(t, store, m.crash, m.start)
 }

@@ -6,7 +6,7 @@ import (
 	"errors"
 
 	"github.com/sessionkit/sessions"
-	"github.com/sessionkit/sessions/internal/sqlrecord"
+	"github.com/sessionkit/sessions/sqlstore"
 )
 
 // lockedKeys is the most keys, set and deleted, that a change merges in one
@@ -60,11 +60,11 @@ func (s *Store) lockedOnce(ctx context.Context, id string, ch sessions.Change, m
 	case kind == rowTomb:
 		return stateTomb, nil
 	case kind == rowHealthy:
-		dl, keep := sqlrecord.DeadlineOf(ch)
-		state, err = s.execIn(ctx, tx, s.whole, ms, dl, keep, ms, sqlrecord.EncodeObject(ch.Apply(rec)), ms, dl, keep, ms, id)
+		dl, keep := sqlstore.DeadlineOf(ch)
+		state, err = s.execIn(ctx, tx, s.whole, ms, dl, keep, ms, sqlstore.EncodeRecord(ch.Apply(rec)), ms, dl, keep, ms, id)
 	case ch.Create:
-		dl, _ := sqlrecord.DeadlineOf(ch)
-		data := sqlrecord.EncodeObject(ch.Set)
+		dl, _ := sqlstore.DeadlineOf(ch)
+		data := sqlstore.EncodeRecord(ch.Set)
 		state, err = s.execIn(ctx, tx, s.replace, id, ms, dl, ms, data, data, ms, dl, ms)
 	default:
 		return stateDead, nil
@@ -92,7 +92,7 @@ func lockRow(ctx context.Context, lock *sql.Stmt, id string) (lockedRow, session
 	case state.Int64 != stateLive || !live.Valid || !live.Bool:
 		return rowNone, nil, nil
 	}
-	rec, err := sqlrecord.DecodeObject(data)
+	rec, err := sqlstore.DecodeRecord(data)
 	if err != nil {
 		return rowNone, nil, nil
 	}

@@ -2,7 +2,7 @@ package mysqlstore
 
 import (
 	"github.com/sessionkit/sessions"
-	"github.com/sessionkit/sessions/internal/sqlrecord"
+	"github.com/sessionkit/sessions/sqlstore"
 )
 
 // deletePaths returns the JSON paths of the keys del removes, as
@@ -12,7 +12,7 @@ func deletePaths(set sessions.Record, del []string) []any {
 	paths := make([]any, 0, len(del))
 	for _, k := range del {
 		if _, ok := set[k]; !ok {
-			paths = append(paths, string(sqlrecord.AppendJSONString([]byte("$."), sqlrecord.EncodeText(k))))
+			paths = append(paths, string(sqlstore.AppendJSONString([]byte("$."), sqlstore.EncodeText(k))))
 		}
 	}
 	return paths

@@ -45,7 +45,7 @@ const deadlineSQL = `CAST(IF(JSON_UNQUOTE(JSON_EXTRACT(data, '$.__deadline')) RE
 //     A delta or touch to it gives ErrNotFound and changes nothing; a
 //     Replace or Create overwrites it.
 //
-// {VALID} repeats sqlrecord.DecodeObject's checks in SQL, so that a merge
+// {VALID} repeats sqlstore.DecodeRecord's checks in SQL, so that a merge
 // into a record Read could not return never reports success: the data is
 // JSON (MariaDB's JSON column is text with a check that can be turned off),
 // an object whose members are all strings, and a key or value that starts

@@ -12,7 +12,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/sessionkit/sessions"
-	"github.com/sessionkit/sessions/internal/sqlrecord"
+	"github.com/sessionkit/sessions/sqlstore"
 )
 
 // maxTTL bounds every ttl, so that now plus ttl never overflows a BIGINT.
@@ -188,7 +188,7 @@ func (s *Store) Read(ctx context.Context, id string) (sessions.Record, error) {
 	if !live.Valid {
 		return nil, fmt.Errorf("mysqlstore: read: the row's state or expiry is NULL: %w", sessions.ErrCorrupt)
 	}
-	rec, err := sqlrecord.DecodeObject(data)
+	rec, err := sqlstore.DecodeRecord(data)
 	if err != nil {
 		return nil, fmt.Errorf("mysqlstore: read: %w", err)
 	}
@@ -236,17 +236,17 @@ func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl ti
 
 // write runs ch and returns the state the statements reported.
 func (s *Store) write(ctx context.Context, id string, ch sessions.Change, ms int64) (int64, error) {
-	dl, keep := sqlrecord.DeadlineOf(ch)
+	dl, keep := sqlstore.DeadlineOf(ch)
 	switch {
 	case ch.Replace:
-		data := sqlrecord.EncodeObject(ch.Set)
+		data := sqlstore.EncodeRecord(ch.Set)
 		return s.exec(ctx, s.replace, id, ms, dl, ms, data, data, ms, dl, ms)
 	case ch.IsTouch():
 		return s.exec(ctx, s.touch, ms, ms, ms, ms, id)
 	case len(ch.Set)+len(ch.Delete) > lockedKeys:
 		return s.writeLocked(ctx, id, ch, ms)
 	}
-	p, paths := sqlrecord.EncodeObject(ch.Set), deletePaths(ch.Set, ch.Delete)
+	p, paths := sqlstore.EncodeRecord(ch.Set), deletePaths(ch.Set, ch.Delete)
 	if ch.Create {
 		args := append(append([]any{id, ms, dl, ms, p}, paths...), p, p, keep, ms, ms, ms, dl, ms)
 		return s.execMerge(ctx, true, len(paths), args)

@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 
-	"github.com/sessionkit/sessions/internal/sqlsweep"
+	"github.com/sessionkit/sessions/sqlstore"
 )
 
 // Sweep deletes expired records and tombstones, and rows whose expiry is
@@ -51,5 +51,5 @@ func (s *Store) sweepBatch(ctx context.Context, stmt *sql.Stmt) (int64, error) {
 
 func (s *Store) sweepLoop() {
 	defer close(s.done)
-	sqlsweep.Run(s.stop, s.opts.sweepInterval, s.Sweep, "mysqlstore")
+	sqlstore.RunSweeper(s.stop, s.opts.sweepInterval, s.Sweep, "mysqlstore")
 }

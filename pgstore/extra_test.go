@@ -11,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionkit/sessions"
-	"github.com/sessionkit/sessions/internal/sqltest"
 	"github.com/sessionkit/sessions/pgstore"
+	"github.com/sessionkit/sessions/sqlstore/sqlstoretest"
 )
 
 var bg = context.Background()
@@ -22,7 +22,7 @@ func TestStatementsPerCall(t *testing.T) {
 	c := &counter{}
 	pool := testPool(t, c)
 	s := newStore(t, pool, pgstore.WithSweepInterval(-1))
-	sqltest.StatementsPerCall(t, s, c.n.Load, nil)
+	sqlstoretest.StatementsPerCall(t, s, c.n.Load, nil)
 }
 
 // TestCorruptRow checks that rows which do not decode give ErrCorrupt.
@@ -45,10 +45,10 @@ func TestCorruptRow(t *testing.T) {
 	}
 }
 
-// TestDeadline runs sqltest.Deadline: the expiry is capped at the record's
-// "__deadline", and the deltas that set or drop it.
+// TestDeadline runs sqlstoretest.Deadline: the expiry is capped at the
+// record's "__deadline", and the deltas that set or drop it.
 func TestDeadline(t *testing.T) {
-	sqltest.Deadline(t, newStore(t, testPool(t, nil)))
+	sqlstoretest.Deadline(t, newStore(t, testPool(t, nil)))
 }
 
 // TestSweeper checks that expired records and tombstones are deleted, and
@@ -101,8 +101,8 @@ func TestBadTableName(t *testing.T) {
 	}
 }
 
-// TestCorruptRows runs sqltest.CorruptRows on a table whose columns take
-// NULL, as one created by hand may.
+// TestCorruptRows runs sqlstoretest.CorruptRows on a table whose columns
+// take NULL, as one created by hand may.
 func TestCorruptRows(t *testing.T) {
 	pool := testPool(t, nil)
 	table := tableName()
@@ -115,8 +115,8 @@ func TestCorruptRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	sqltest.CorruptRows(t, s, sqltest.Table{
-		Insert: func(id string, r sqltest.Row) error {
+	sqlstoretest.CorruptRows(t, s, sqlstoretest.Table{
+		Insert: func(id string, r sqlstoretest.Row) error {
 			_, err := pool.Exec(bg, `INSERT INTO "`+table+`" VALUES ($1, $2, $3, $4::jsonb)`, id, r.State, r.Expires, r.Data)
 			return err
 		},

@@ -16,8 +16,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/sessionkit/sessions/internal/sqltest"
 	"github.com/sessionkit/sessions/pgstore"
+	"github.com/sessionkit/sessions/sqlstore/sqlstoretest"
 )
 
 // privatePG is a PostgreSQL cluster of the test's own, on a free port, so
@@ -125,5 +125,5 @@ func TestFaultDatabaseRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	sqltest.RunRestartFault(t, store, pg.crash, pg.start)
+	sqlstoretest.RunRestartFault(t, store, pg.crash, pg.start)
 }

@@ -1,12 +1,12 @@
 package pgstore
 
-import "github.com/sessionkit/sessions/internal/sqlrecord"
+import "github.com/sessionkit/sessions/sqlstore"
 
 // encodeKeys returns the stored form of each key.
 func encodeKeys(keys []string) []string {
 	out := make([]string, len(keys))
 	for i, k := range keys {
-		out[i] = sqlrecord.EncodeText(k)
+		out[i] = sqlstore.EncodeText(k)
 	}
 	return out
 }

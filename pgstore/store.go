@@ -12,8 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionkit/sessions"
-	"github.com/sessionkit/sessions/internal/sqlrecord"
-	"github.com/sessionkit/sessions/internal/sqlsweep"
+	"github.com/sessionkit/sessions/sqlstore"
 )
 
 // maxTTL bounds every ttl, so that now plus ttl never overflows a bigint.
@@ -104,7 +103,7 @@ func (s *Store) Read(ctx context.Context, id string) (sessions.Record, error) {
 	if live == nil {
 		return nil, fmt.Errorf("pgstore: read: the row's state or expiry is NULL: %w", sessions.ErrCorrupt)
 	}
-	rec, err := sqlrecord.DecodeObject(data)
+	rec, err := sqlstore.DecodeRecord(data)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: read: %w", err)
 	}
@@ -142,8 +141,8 @@ func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl ti
 	case ch.IsTouch():
 		return s.writeDelta(ctx, s.sql.touch, id, ms)
 	}
-	dl, keep := sqlrecord.DeadlineOf(ch)
-	set, del := sqlrecord.EncodeObject(ch.Set), encodeKeys(ch.Delete)
+	dl, keep := sqlstore.DeadlineOf(ch)
+	set, del := sqlstore.EncodeRecord(ch.Set), encodeKeys(ch.Delete)
 	if ch.Create {
 		return s.writeCreate(ctx, id, ms, dl, set, del, keep)
 	}
@@ -151,9 +150,9 @@ func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl ti
 }
 
 func (s *Store) writeReplace(ctx context.Context, id string, ch sessions.Change, ms int64) error {
-	dl, _ := sqlrecord.DeadlineOf(ch)
+	dl, _ := sqlstore.DeadlineOf(ch)
 	var one int
-	err := s.pool.QueryRow(ctx, s.sql.replace, id, ms, dl, sqlrecord.EncodeObject(ch.Set)).Scan(&one)
+	err := s.pool.QueryRow(ctx, s.sql.replace, id, ms, dl, sqlstore.EncodeRecord(ch.Set)).Scan(&one)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return sessions.ErrInvalidated
 	}
@@ -252,5 +251,5 @@ func (s *Store) sweepAll(ctx context.Context, q string) (int64, error) {
 
 func (s *Store) sweepLoop() {
 	defer close(s.done)
-	sqlsweep.Run(s.stop, s.opts.sweepInterval, s.Sweep, "pgstore")
+	sqlstore.RunSweeper(s.stop, s.opts.sweepInterval, s.Sweep, "pgstore")
 }

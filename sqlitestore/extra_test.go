@@ -10,9 +10,8 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessions"
-	"github.com/sessionkit/sessions/internal/sqlcount"
-	"github.com/sessionkit/sessions/internal/sqltest"
 	"github.com/sessionkit/sessions/sqlitestore"
+	"github.com/sessionkit/sessions/sqlstore/sqlstoretest"
 )
 
 // TestStatementsPerCall checks that every Store call is one statement,
@@ -21,11 +20,11 @@ import (
 func TestStatementsPerCall(t *testing.T) {
 	var n atomic.Int64
 	drv := memoryDB(t).Driver()
-	db := sqlcount.Open(drv, "file:"+randomName("count")+"?mode=memory&cache=shared", &n)
+	db := sqlstoretest.OpenCounting(drv, "file:"+randomName("count")+"?mode=memory&cache=shared", &n)
 	db.SetMaxOpenConns(1)
 	t.Cleanup(func() { db.Close() })
 	s := newStore(t, db, sqlitestore.WithSweepInterval(-1))
-	sqltest.StatementsPerCall(t, s, n.Load, map[string]int64{"Write Replace again": 2, "Write refused": 2})
+	sqlstoretest.StatementsPerCall(t, s, n.Load, map[string]int64{"Write Replace again": 2, "Write refused": 2})
 }
 
 // TestCorruptRow checks that rows which do not decode give ErrCorrupt.
@@ -48,10 +47,10 @@ func TestCorruptRow(t *testing.T) {
 	}
 }
 
-// TestDeadline runs sqltest.Deadline: the expiry is capped at the record's
-// "__deadline", and the deltas that set or drop it.
+// TestDeadline runs sqlstoretest.Deadline: the expiry is capped at the
+// record's "__deadline", and the deltas that set or drop it.
 func TestDeadline(t *testing.T) {
-	sqltest.Deadline(t, newStore(t, fileDB(t)))
+	sqlstoretest.Deadline(t, newStore(t, fileDB(t)))
 }
 
 // TestSweeper checks that expired records and tombstones are deleted, and
@@ -140,7 +139,7 @@ func TestTableWithoutDeadline(t *testing.T) {
 		t.Fatalf("New after adding the column: %v", err)
 	}
 	defer s.Close()
-	sqltest.WithMargin(t, func(margin time.Duration) bool {
+	sqlstoretest.WithMargin(t, func(margin time.Duration) bool {
 		id, end := "d"+margin.String(), time.Now().Add(margin)
 		dl := strconv.FormatInt(end.UnixMilli(), 10)
 		// A row as the earlier version left it, then the doc's fill.
@@ -162,9 +161,9 @@ func TestTableWithoutDeadline(t *testing.T) {
 	})
 }
 
-// TestCorruptRows runs sqltest.CorruptRows on a table whose columns take
-// NULL, as one created by hand may; SQLite's columns also take text that is
-// not JSON, and text for an expiry.
+// TestCorruptRows runs sqlstoretest.CorruptRows on a table whose columns
+// take NULL, as one created by hand may; SQLite's columns also take text
+// that is not JSON, and text for an expiry.
 func TestCorruptRows(t *testing.T) {
 	db := fileDB(t)
 	table := randomName("sessions")
@@ -176,8 +175,8 @@ func TestCorruptRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	sqltest.CorruptRows(t, s, sqltest.Table{
-		Insert: func(id string, r sqltest.Row) error {
+	sqlstoretest.CorruptRows(t, s, sqlstoretest.Table{
+		Insert: func(id string, r sqlstoretest.Row) error {
 			_, err := db.Exec(`INSERT INTO "`+table+`" (id, state, expires_at, data) VALUES (?, ?, ?, ?)`, id, r.State, r.Expires, r.Data)
 			return err
 		},

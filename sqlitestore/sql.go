@@ -47,7 +47,7 @@ var ddl = []string{
 //     A delta or touch to it gives ErrNotFound and changes nothing; a
 //     Replace or Create overwrites it.
 //
-// {VALID} repeats sqlrecord.DecodeObject's checks in SQL, so that a merge
+// {VALID} repeats sqlstore.DecodeRecord's checks in SQL, so that a merge
 // into a record Read could not return never reports success: the data is
 // JSON text, an object whose members are all strings, and a key or value
 // that starts with the base64 mark '~' is base64: only base64 characters,

@@ -9,8 +9,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessions"
-	"github.com/sessionkit/sessions/internal/sqlrecord"
-	"github.com/sessionkit/sessions/internal/sqlsweep"
+	"github.com/sessionkit/sessions/sqlstore"
 )
 
 // maxTTL bounds every ttl, so that now plus ttl never overflows an integer.
@@ -145,7 +144,7 @@ func (s *Store) Read(ctx context.Context, id string) (sessions.Record, error) {
 }
 
 func decode(data []byte) (sessions.Record, error) {
-	rec, err := sqlrecord.DecodeObject(data)
+	rec, err := sqlstore.DecodeRecord(data)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: read: %w", err)
 	}
@@ -186,18 +185,18 @@ func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
 // passes, or until the sweeper deletes it if that cannot be read.
 func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl time.Duration) error {
 	ms := ttlMillis(ttl)
-	dl, keep := sqlrecord.DeadlineOf(ch)
+	dl, keep := sqlstore.DeadlineOf(ch)
 	switch {
 	case ch.Replace:
-		return s.replace(ctx, id, ms, dl, sqlrecord.EncodeObject(ch.Set))
+		return s.replace(ctx, id, ms, dl, sqlstore.EncodeRecord(ch.Set))
 	case ch.IsTouch():
 		return s.update(ctx, s.sql.touch, id, ms)
 	case ch.Create:
-		return s.upsert(ctx, s.sql.create, id, ms, dl, sqlrecord.EncodePatch(ch.Set, ch.Delete), keep)
+		return s.upsert(ctx, s.sql.create, id, ms, dl, sqlstore.EncodePatch(ch.Set, ch.Delete), keep)
 	case keep:
-		return s.update(ctx, s.sql.delta, id, ms, sqlrecord.EncodePatch(ch.Set, ch.Delete))
+		return s.update(ctx, s.sql.delta, id, ms, sqlstore.EncodePatch(ch.Set, ch.Delete))
 	}
-	return s.updateDeadline(ctx, id, ms, dl, sqlrecord.EncodePatch(ch.Set, ch.Delete))
+	return s.updateDeadline(ctx, id, ms, dl, sqlstore.EncodePatch(ch.Set, ch.Delete))
 }
 
 // replace inserts the record under a new ID, and runs the upsert, which
@@ -394,5 +393,5 @@ func (s *Store) Sweep(ctx context.Context) (int64, error) {
 
 func (s *Store) sweepLoop() {
 	defer close(s.done)
-	sqlsweep.Run(s.stop, s.opts.sweepInterval, s.Sweep, "sqlitestore")
+	sqlstore.RunSweeper(s.stop, s.opts.sweepInterval, s.Sweep, "sqlitestore")
 }

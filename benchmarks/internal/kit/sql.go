@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sessionkit/sessions"
-	"github.com/sessionkit/sessions/internal/sqlcount"
+	"github.com/sessionkit/sessions/sqlstore/sqlstoretest"
 )
 
 // OursSQL is this library on one of its SQL stores; store names the
@@ -91,7 +91,7 @@ func (c *StmtCounter) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepa
 
 // WrapConnector returns a connector whose connections count into c.
 func (c *StmtCounter) WrapConnector(conn driver.Connector) driver.Connector {
-	return sqlcount.Wrap(conn, func(prepared bool) {
+	return sqlstoretest.CountingConnector(conn, func(prepared bool) {
 		if prepared {
 			c.countPrep()
 		} else {

@@ -17,10 +17,10 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"modernc.org/sqlite"
 
-	"github.com/sessionkit/sessions/internal/sqlcount"
 	"github.com/sessionkit/sessions/mysqlstore"
 	"github.com/sessionkit/sessions/pgstore"
 	"github.com/sessionkit/sessions/sqlitestore"
+	"github.com/sessionkit/sessions/sqlstore/sqlstoretest"
 )
 
 // SQLEnv is one database with a constructor for this library's store and
@@ -171,7 +171,7 @@ func (e *SQLEnv) openSQLite(ctx context.Context, poolSize int) error {
 	e.onClose(func() error { return os.RemoveAll(dir) })
 	dsn := "file:" + filepath.Join(dir, "sessions.db") +
 		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
-	db := sql.OpenDB(e.Counter.WrapConnector(sqlcount.DSN{Name: dsn, Drv: &sqlite.Driver{}}))
+	db := sql.OpenDB(e.Counter.WrapConnector(sqlstoretest.DSN{Name: dsn, Drv: &sqlite.Driver{}}))
 	db.SetMaxOpenConns(poolSize)
 	db.SetMaxIdleConns(poolSize)
 	e.onClose(db.Close)

@@ -1,9 +1,6 @@
 //go:build unix
 
-// Package sqltest holds the test harnesses the SQL stores share: a
-// statement-counting database/sql driver and a database-restart fault test.
-// It is internal: the stores' own tests use it.
-package sqltest
+package sqlstoretest
 
 import (
 	"io"

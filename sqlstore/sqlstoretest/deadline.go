@@ -1,4 +1,4 @@
-package sqltest
+package sqlstoretest
 
 import (
 	"context"
@@ -25,8 +25,8 @@ func WithMargin(t *testing.T, try func(margin time.Duration) (fitted bool)) {
 	t.Fatal("the steps before the deadline did not fit in 8 s")
 }
 
-// Millis is the time d from now, as the Manager writes "__deadline".
-func Millis(d time.Duration) []byte {
+// millis is the time d from now, as the Manager writes "__deadline".
+func millis(d time.Duration) []byte {
 	return []byte(strconv.FormatInt(time.Now().Add(d).UnixMilli(), 10))
 }
 
@@ -40,7 +40,7 @@ func Deadline(t *testing.T, s sessions.Store) {
 	write := func(id string, ch sessions.Change) error { return s.Write(bg, id, ch, time.Minute) }
 	x := sessions.Change{Set: sessions.Record{"x": []byte("1")}}
 	deadline := func(d time.Duration) sessions.Change {
-		return sessions.Change{Set: sessions.Record{"__deadline": Millis(d)}}
+		return sessions.Change{Set: sessions.Record{"__deadline": millis(d)}}
 	}
 	t.Run("CapsExpiry", func(t *testing.T) {
 		WithMargin(t, func(margin time.Duration) bool {
@@ -89,8 +89,8 @@ func Deadline(t *testing.T, s sessions.Store) {
 				id string
 				ch sessions.Change
 			}{
-				{later, sessions.Change{Replace: true, Set: sessions.Record{"__deadline": Millis(time.Hour)}}},
-				{dropped, sessions.Change{Replace: true, Set: sessions.Record{"__deadline": Millis(margin)}}},
+				{later, sessions.Change{Replace: true, Set: sessions.Record{"__deadline": millis(time.Hour)}}},
+				{dropped, sessions.Change{Replace: true, Set: sessions.Record{"__deadline": millis(margin)}}},
 				{later, deadline(margin)},
 				{later, x},
 				{dropped, sessions.Change{Delete: []string{"__deadline"}}},

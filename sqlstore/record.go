@@ -1,7 +1,4 @@
-// Package sqlrecord is the stored form of a session record that the SQL
-// stores share: a JSON object of strings, each key and value as it is when
-// it is plain text, else marked and base64-encoded.
-package sqlrecord
+package sqlstore
 
 import (
 	"encoding/base64"
@@ -26,7 +23,9 @@ const escapeMark = '~'
 // absolute lifetime, in decimal Unix milliseconds.
 const keyDeadline = "__deadline"
 
-// EncodeText returns s in its stored form.
+// EncodeText returns s, a key or a value, in its stored form: s itself when
+// it is valid UTF-8, holds no NUL and does not start with the escape mark
+// "~", else the mark followed by the standard base64 encoding of s.
 func EncodeText(s string) string {
 	if isPlain(s) {
 		return s
@@ -38,10 +37,10 @@ func isPlain(s string) bool {
 	return (s == "" || s[0] != escapeMark) && !strings.ContainsRune(s, 0) && utf8.ValidString(s)
 }
 
-// DecodeText reverses EncodeText. It refuses the line breaks that Go's
+// decodeText reverses EncodeText. It refuses the line breaks that Go's
 // base64 decoder skips: EncodeText never writes them, and the stores'
-// SQL checks of the stored form (see DecodeObject) do not skip them.
-func DecodeText(s string) ([]byte, error) {
+// SQL checks of the stored form (see DecodeRecord) do not skip them.
+func decodeText(s string) ([]byte, error) {
 	if s == "" || s[0] != escapeMark {
 		return []byte(s), nil
 	}
@@ -53,9 +52,10 @@ func DecodeText(s string) ([]byte, error) {
 
 var errLineBreak = errors.New("a line break in base64 text")
 
-// AppendJSONString appends s as a JSON string. s is always plain or
-// base64 (valid UTF-8, no NUL), so only quotes, backslashes and control
-// characters need escaping.
+// AppendJSONString appends s, a key or value in stored form (see
+// EncodeText), to b as a JSON string, and returns the extended slice. The
+// stored form is valid UTF-8 without NUL, so only quotes, backslashes and
+// control characters are escaped.
 func AppendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
@@ -73,12 +73,15 @@ func AppendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// EncodeObject returns the JSON object holding r in stored form.
-func EncodeObject(r sessions.Record) string { return EncodePatch(r, nil) }
+// EncodeRecord returns the JSON object that holds r in stored form: each
+// key and value as EncodeText gives it. It is what a store writes into its
+// data column; DecodeRecord reads it back.
+func EncodeRecord(r sessions.Record) string { return EncodePatch(r, nil) }
 
-// EncodePatch returns a change as a JSON merge patch (RFC 7396) in stored
-// form: the keys set holds with their values, and the keys in del with
-// null. A key both set and deleted is set, as Change.Apply does.
+// EncodePatch returns a delta as a JSON merge patch (RFC 7396) in stored
+// form, for the database's merge function (jsonb ||, JSON_MERGE_PATCH,
+// json_patch): the keys of set with their values, and the keys in del with
+// null. A key both set and deleted is set, as sessions.Change.Apply does.
 func EncodePatch(set sessions.Record, del []string) string {
 	b := make([]byte, 0, 64)
 	b = append(b, '{')
@@ -106,13 +109,14 @@ func EncodePatch(set sessions.Record, del []string) string {
 	return string(append(b, '}'))
 }
 
-// DecodeObject parses a stored JSON object back into a Record. Anything
-// else is corrupt: not an object, a member that is not a string (null
-// included), or a marked key or value that is not base64. The stores'
-// write statements check the same before they merge into a record (see
-// the validity checks in each store's sql.go), so that a write never
-// reports success on a record that Read could not return.
-func DecodeObject(data []byte) (sessions.Record, error) {
+// DecodeRecord parses a stored JSON object back into a sessions.Record.
+// Anything else is corrupt, and the error wraps sessions.ErrCorrupt: data
+// that is not an object, a member that is not a string (null included), or
+// a marked key or value that is not base64. A store's write statements
+// should check the same before they merge into a record (as the validity
+// checks in each store's sql.go of this repository do), so that a write
+// never reports success on a record that Read could not return.
+func DecodeRecord(data []byte) (sessions.Record, error) {
 	var m map[string]string
 	if err := json.Unmarshal(data, &m); err != nil || m == nil {
 		return nil, fmt.Errorf("data is not an object of strings: %w", sessions.ErrCorrupt)
@@ -122,8 +126,8 @@ func DecodeObject(data []byte) (sessions.Record, error) {
 	}
 	r := make(sessions.Record, len(m))
 	for k, v := range m {
-		dk, err1 := DecodeText(k)
-		dv, err2 := DecodeText(v)
+		dk, err1 := decodeText(k)
+		dv, err2 := decodeText(v)
 		if err1 != nil || err2 != nil {
 			return nil, fmt.Errorf("bad base64 in a key or value: %w", sessions.ErrCorrupt)
 		}
@@ -157,12 +161,14 @@ func hasNull(data []byte) bool {
 	return false
 }
 
-// DeadlineOf tells the database where the record's "__deadline" will come
-// from after ch: set is the value ch writes (when ch sets a readable one),
-// and keep reports that ch leaves the stored value as it is.
+// DeadlineOf tells the database where the record's "__deadline", the end
+// of its absolute lifetime that caps its expiry, comes from after ch: set
+// is the value ch writes, in Unix milliseconds, when ch sets a readable
+// one; keep reports that ch leaves the stored value as it is. When set is
+// nil and keep false, the record has no deadline after ch.
 func DeadlineOf(ch sessions.Change) (set *int64, keep bool) {
 	if v, ok := ch.Set[keyDeadline]; ok {
-		if ms, ok := ParseMillis(v); ok {
+		if ms, ok := parseMillis(v); ok {
 			return &ms, false
 		}
 		return nil, false
@@ -178,9 +184,9 @@ func DeadlineOf(ch sessions.Change) (set *int64, keep bool) {
 	return nil, true
 }
 
-// ParseMillis reads positive decimal Unix milliseconds, as the Manager
+// parseMillis reads positive decimal Unix milliseconds, as the Manager
 // writes them.
-func ParseMillis(b []byte) (int64, bool) {
+func parseMillis(b []byte) (int64, bool) {
 	if len(b) == 0 || len(b) > 15 {
 		return 0, false
 	}

@@ -1,8 +1,4 @@
-// Package sqlcount wraps database/sql drivers so that their connections
-// report every statement they run and every statement they prepare: the
-// tests count a Store call's statements with it, and the benchmarks a
-// request's.
-package sqlcount
+package sqlstoretest
 
 import (
 	"context"
@@ -11,27 +7,30 @@ import (
 	"sync/atomic"
 )
 
-// Wrap returns a connector whose connections call count for each statement
-// they run (prepared false, whether the statement was prepared or not) and
-// for each statement they prepare (prepared true).
-func Wrap(conn driver.Connector, count func(prepared bool)) driver.Connector {
+// CountingConnector returns a connector whose connections call count for
+// each statement they run (prepared false, whether the statement was
+// prepared or not) and for each statement they prepare (prepared true).
+// BeginTx counts as a statement run. Open a database on it with
+// sql.OpenDB.
+func CountingConnector(conn driver.Connector, count func(prepared bool)) driver.Connector {
 	return countingConnector{Connector: conn, count: count}
 }
 
-// Open opens a database through drv at dsn that adds the statements it
-// runs to n; preparing is not counted.
-func Open(drv driver.Driver, dsn string, n *atomic.Int64) *sql.DB {
-	return sql.OpenDB(Wrap(DSN{Name: dsn, Drv: drv}, func(prepared bool) {
+// OpenCounting opens a database through drv at dsn that adds the
+// statements it runs to n; preparing is not counted.
+func OpenCounting(drv driver.Driver, dsn string, n *atomic.Int64) *sql.DB {
+	return sql.OpenDB(CountingConnector(DSN{Name: dsn, Drv: drv}, func(prepared bool) {
 		if !prepared {
 			n.Add(1)
 		}
 	}))
 }
 
-// DSN is a driver.Connector for a driver that has none of its own.
+// DSN is a driver.Connector for a driver that has none of its own: it
+// opens each connection with Drv.Open(Name).
 type DSN struct {
-	Name string
-	Drv  driver.Driver
+	Name string        // the data source name
+	Drv  driver.Driver // the driver
 }
 
 // Connect opens a connection with the driver.

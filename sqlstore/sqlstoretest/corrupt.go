@@ -1,4 +1,4 @@
-package sqltest
+package sqlstoretest
 
 import (
 	"context"
@@ -12,12 +12,11 @@ import (
 )
 
 // Row is a row that a test writes into a store's table behind the store's
-// back. A nil field is NULL; Expires is Unix milliseconds (an int64) or, on
-// SQLite, text.
+// back. A nil field is NULL.
 type Row struct {
-	State   any
-	Expires any
-	Data    any
+	State   any // the state column: 1 for a record, 2 or 3 for a tombstone (an int)
+	Expires any // the expires_at column: Unix milliseconds (an int64) or, on SQLite, text
+	Data    any // the data column: JSON text (a string)
 }
 
 // Table gives CorruptRows access to the table under a store.
