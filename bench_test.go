@@ -42,7 +42,7 @@ var benchScenarios = []benchScenario{
 func benchSession(b *testing.B, st Store, now time.Time) string {
 	id, _ := newID()
 	ms := formatMillis(now)
-	err := st.Write(context.Background(), handle(id), Change{Replace: true, Set: Record{
+	err := st.Write(context.Background(), handle(id), Change{Mode: ModeReplace, Set: Record{
 		"user": []byte(`"alice"`), "role": []byte(`"admin"`), "n": []byte("1"),
 		keyCreated: ms, keyTouched: ms,
 	}}, time.Hour)

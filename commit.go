@@ -212,7 +212,7 @@ func (s *Session) commitNew(values map[string][]byte, md meta) (issue, error) {
 
 // create writes rec, a whole new record, under key, the handle of a fresh ID.
 func (m *Manager) create(ctx context.Context, key string, rec Record, ttl time.Duration) error {
-	return m.write(ctx, key, Change{Replace: true, Set: rec}, ttl)
+	return m.write(ctx, key, Change{Mode: ModeReplace, Set: rec}, ttl)
 }
 
 // createFailed turns the failed write of a new record under id into the

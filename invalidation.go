@@ -17,7 +17,7 @@ import (
 //     never write it back.
 //   - Renew (and Login, and the Renew of a bound session) moves a session
 //     from handle h to handle n in four steps: it records n in the successor
-//     record "s:<h>" (a Create merge, so that two Renews racing on one ID
+//     record "s:<h>" (a ModeUpsert merge, so that two Renews racing on one ID
 //     both leave theirs), adds n to the user's index, writes n's record
 //     marked fresh (not yet presented), and only then removes h. If h was no
 //     longer live, a Destroy or another Renew got there first: this Renew is
@@ -252,7 +252,7 @@ func (s *Session) rotate(values map[string][]byte, md meta, login bool) (issue, 
 		froms = append(froms, origin)
 	}
 	for _, from := range froms {
-		if err := m.write(s.ctx, successorKey(from), Change{Create: true, Set: Record{next: formatMillis(now)}}, m.tombstoneTTL()); err != nil {
+		if err := m.write(s.ctx, successorKey(from), Change{Mode: ModeUpsert, Set: Record{next: formatMillis(now)}}, m.tombstoneTTL()); err != nil {
 			return issue{}, fmt.Errorf("sessions: renew: %w", err)
 		}
 	}

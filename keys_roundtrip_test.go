@@ -100,7 +100,7 @@ func storeKeyRoundTrip(t *testing.T, name string, st sessions.Store, key string,
 		ch   sessions.Change
 		want sessions.Record
 	}{
-		{"a Write with Replace", sessions.Change{Replace: true, Set: record(key, value, escaped, []byte("escaped"), anchor, []byte("1"))},
+		{"a Write with Replace", sessions.Change{Mode: sessions.ModeReplace, Set: record(key, value, escaped, []byte("escaped"), anchor, []byte("1"))},
 			record(key, value, escaped, []byte("escaped"), anchor, []byte("1"))},
 		{"a delta Write", sessions.Change{Set: record(key, marked), Delete: []string{escaped}}, record(key, marked, anchor, []byte("1"))},
 		{"a delta Write deleting it", sessions.Change{Delete: []string{key}}, record(anchor, []byte("1"))},
@@ -112,7 +112,7 @@ func storeKeyRoundTrip(t *testing.T, name string, st sessions.Store, key string,
 		expectKeyRecord(t, name, st, id, s.want, fmt.Sprintf("after %s of the key %q", s.what, key))
 	}
 	created := randomHandle(t)
-	if err := st.Write(context.Background(), created, sessions.Change{Create: true, Set: record(key, value)}, time.Minute); err != nil {
+	if err := st.Write(context.Background(), created, sessions.Change{Mode: sessions.ModeUpsert, Set: record(key, value)}, time.Minute); err != nil {
 		t.Fatalf("%s: a Write with Create of the key %q gave %v", name, key, err)
 	}
 	expectKeyRecord(t, name, st, created, record(key, value), fmt.Sprintf("after a Write with Create of the key %q", key))

@@ -106,7 +106,7 @@ type lostAckStore struct {
 
 func (l *lostAckStore) Write(ctx context.Context, id string, ch Change, ttl time.Duration) error {
 	err := l.Store.Write(ctx, id, ch, ttl)
-	if err == nil && ch.Replace && ch.Set[keyFresh] != nil && l.armed.CompareAndSwap(true, false) {
+	if err == nil && ch.Mode == ModeReplace && ch.Set[keyFresh] != nil && l.armed.CompareAndSwap(true, false) {
 		return context.DeadlineExceeded
 	}
 	return err

@@ -21,7 +21,7 @@ func loginAs(t *testing.T, m *Manager, user string) string {
 
 func live(t *testing.T, st Store, id string) bool {
 	t.Helper()
-	ok, err := st.Exists(context.Background(), handle(id))
+	ok, err := has(context.Background(), st, handle(id))
 	if err != nil {
 		t.Fatal(err)
 	}

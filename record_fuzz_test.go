@@ -29,7 +29,7 @@ func FuzzRecord(f *testing.F) {
 				rec[k] = v
 			}
 		}
-		if err := st.Write(context.Background(), handle(id), Change{Replace: true, Set: rec}, time.Hour); err != nil {
+		if err := st.Write(context.Background(), handle(id), Change{Mode: ModeReplace, Set: rec}, time.Hour); err != nil {
 			t.Skip()
 		}
 		run(m, id, func(s *Session) {

@@ -23,10 +23,10 @@ func TestRenew(t *testing.T) {
 		if y == "" || y == x {
 			t.Fatalf("renew set cookie %q, want a fresh ID", res.setCookie)
 		}
-		if ok, _ := st.Exists(context.Background(), handle(x)); ok {
+		if ok, _ := has(context.Background(), st, handle(x)); ok {
 			t.Fatal("pre-renew ID exists")
 		}
-		if err := st.Write(context.Background(), handle(x), Change{Replace: true, Set: Record{"a": []byte("1")}}, time.Minute); err != ErrInvalidated {
+		if err := st.Write(context.Background(), handle(x), Change{Mode: ModeReplace, Set: Record{"a": []byte("1")}}, time.Minute); err != ErrInvalidated {
 			t.Fatalf("write to the pre-renew ID: %v, want ErrInvalidated", err)
 		}
 		rec, err := readRecord(t, st, y)

@@ -23,7 +23,7 @@ const (
 	keyCreated     = "__created"  // start of the absolute lifetime (creation or last Renew), Unix ms
 	keyTouched     = "__touched"  // last write, Unix ms
 	keyPersist     = "__persist"  // "1" persistent cookie, "0" browser-session cookie
-	keyDeadline    = "__deadline" // end of the absolute lifetime, Unix ms
+	keyDeadline    = DeadlineKey  // end of the absolute lifetime, Unix ms
 	keyUser        = "__user"     // the user the session is bound to
 	keyLogin       = "__login"    // when the session was logged in, Unix ms
 	keyLabel       = "__label"    // the application's name for the device

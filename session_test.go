@@ -150,7 +150,7 @@ func TestReservedKeyPanics(t *testing.T) {
 	m := New(newTestMemoryStore(t))
 	for name, f := range map[string]func(s *Session){
 		"Set":    func(s *Session) { s.Set("__created", 1) },
-		"Delete": func(s *Session) { s.Delete("__deadline") },
+		"Delete": func(s *Session) { s.Delete(DeadlineKey) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			defer func() {
@@ -219,7 +219,7 @@ func TestUnknownIDNotAdopted(t *testing.T) {
 	if id == unknown || id == "" {
 		t.Fatalf("session ID after write %q: the unknown ID was adopted", id)
 	}
-	if ok, _ := st.Exists(context.Background(), handle(unknown)); ok {
+	if ok, _ := has(context.Background(), st, handle(unknown)); ok {
 		t.Fatal("the unknown ID was created in the store")
 	}
 }
@@ -412,7 +412,7 @@ func TestCorruptRecord(t *testing.T) {
 	m := New(st, WithLogger(logs.logger()))
 	ctx := context.Background()
 	bad, _ := newID()
-	st.Write(ctx, handle(bad), Change{Replace: true, Set: Record{"user": []byte(`"mallory"`), keyCreated: []byte("soon")}}, time.Hour)
+	st.Write(ctx, handle(bad), Change{Mode: ModeReplace, Set: Record{"user": []byte(`"mallory"`), keyCreated: []byte("soon")}}, time.Hour)
 	_, id := run(m, bad, func(s *Session) {
 		if s.GetString("user") != "" {
 			t.Error("corrupt record adopted")
@@ -582,7 +582,7 @@ func TestDestroySticksWhatever(t *testing.T) {
 			if w.Code != http.StatusOK || !strings.Contains(w.Header().Get("Set-Cookie"), "Max-Age=0") {
 				t.Fatalf("status %d, Set-Cookie %q: want 200 and a deleting cookie", w.Code, w.Header().Get("Set-Cookie"))
 			}
-			if ok, _ := mem.Exists(context.Background(), handle(id)); ok {
+			if ok, _ := has(context.Background(), mem, handle(id)); ok {
 				t.Fatal("the session survived Destroy")
 			}
 		})
@@ -599,11 +599,11 @@ func TestExpiredRecordIsRemoved(t *testing.T) {
 	_, id := run(m, "", func(s *Session) { s.Set("a", "1") })
 	clock.Advance(2 * time.Hour)
 	run(m, id, func(s *Session) { s.GetString("a") })
-	if ok, _ := st.Exists(context.Background(), handle(id)); ok {
+	if ok, _ := has(context.Background(), st, handle(id)); ok {
 		t.Fatal("expired record still stored after a read found it expired")
 	}
 	run(m, id, func(s *Session) { s.Set("b", "2") })
-	if ok, _ := st.Exists(context.Background(), handle(id)); ok {
+	if ok, _ := has(context.Background(), st, handle(id)); ok {
 		t.Fatal("a write-only request wrote to the expired session")
 	}
 }

@@ -3,12 +3,13 @@ package sessions
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 )
 
 // ErrNotFound is returned by a Store when no live record is stored under an
 // ID: it never existed, it expired, or it was removed. Write returns it for a
-// delta (a Change with Replace unset) to a missing record, so that a session
+// Change in ModeMerge to a missing record, so that a session
 // that expired while a request was running is never recreated half-empty;
 // Remove returns it when there was no live record to remove.
 var ErrNotFound = errors.New("sessions: record not found")
@@ -33,33 +34,62 @@ var ErrInvalidated = errors.New("sessions: session was invalidated")
 // like any other key.
 type Record map[string][]byte
 
-// Change is what one request did to a session.
-//
-// A Change with Replace unset and no Set or Delete entries is a touch: it only
-// extends the record's expiry.
+// Mode is how a Write applies its Change to the record under its key.
+type Mode uint8
+
+// The modes of a Change.
+const (
+	// ModeMerge writes the keys of Set and removes those of Delete in the
+	// live record, and keeps every other key: two Writes that change
+	// different keys both persist. With no live record the Write fails with
+	// ErrNotFound, so that a session that expired while a request ran is
+	// never recreated half-empty. A session's own changes use it.
+	ModeMerge Mode = iota
+	// ModeReplace makes Set the whole record, created if missing: a new
+	// session, or one renewed to a fresh ID. Delete is empty.
+	ModeReplace
+	// ModeUpsert merges as ModeMerge does, and creates the record from Set
+	// when none is live. The Manager uses it for the records that several
+	// requests may create at once (a user's index of sessions, a renewed
+	// session's successors), where a Replace would let the last of them drop
+	// the others' keys. An empty Change is a touch, which creates nothing.
+	ModeUpsert
+)
+
+// String returns the mode's name: "merge", "replace" or "upsert".
+func (m Mode) String() string {
+	switch m {
+	case ModeMerge:
+		return "merge"
+	case ModeReplace:
+		return "replace"
+	case ModeUpsert:
+		return "upsert"
+	}
+	return "Mode(" + strconv.Itoa(int(m)) + ")"
+}
+
+// DeadlineKey is the key under which the Manager keeps the end of a
+// session's absolute lifetime in its record: Unix milliseconds, in decimal.
+// A Store may use it to cap a record's expiry (see Store).
+const DeadlineKey = "__deadline"
+
+// Change is what one request did to a record. Any tombstone refuses it,
+// whatever its Mode.
 type Change struct {
-	// Replace reports that the session is new: Set is the whole record, and
-	// whatever was stored before under the ID is discarded.
-	Replace bool
-	// Create makes a merge that creates the record when none is live,
-	// instead of failing with ErrNotFound. The Manager sets it for its own
-	// records (a user's index of sessions, a renewed session's successors),
-	// which several requests may create at once: a Replace would let the
-	// last of them drop the others' keys. A tombstone refuses it like any
-	// Write. It is ignored when Replace is set, and a Create with nothing
-	// to set or delete is a touch, which never creates a record.
-	Create bool
+	// Mode is how Set and Delete apply; the zero value is ModeMerge.
+	Mode Mode
 	// Set holds the keys written, with their encoded values.
 	Set map[string][]byte
-	// Delete lists the keys removed. It is empty when Replace is set, and
-	// never names a key of Set.
+	// Delete lists the keys removed. It is empty with ModeReplace, and never
+	// names a key of Set.
 	Delete []string
 }
 
 // IsTouch reports whether ch only extends the expiry of a record: it sets
 // and deletes nothing, and is no Replace.
 func (ch Change) IsTouch() bool {
-	return !ch.Replace && len(ch.Set) == 0 && len(ch.Delete) == 0
+	return ch.Mode != ModeReplace && len(ch.Set) == 0 && len(ch.Delete) == 0
 }
 
 // Apply returns the record that results from applying ch to r. It serves
@@ -70,11 +100,11 @@ func (ch Change) IsTouch() bool {
 // value slices of r and ch).
 func (ch Change) Apply(r Record) Record {
 	n := len(ch.Set)
-	if !ch.Replace {
+	if ch.Mode != ModeReplace {
 		n += len(r)
 	}
 	out := make(Record, n)
-	if !ch.Replace {
+	if ch.Mode != ModeReplace {
 		for k, v := range r {
 			out[k] = v
 		}
@@ -91,7 +121,7 @@ func (ch Change) Apply(r Record) Record {
 // Store keeps session records server-side. The Manager calls it from many
 // goroutines at once; an implementation must be safe for concurrent use.
 //
-// The id a Store is given is never a session ID as the browser holds it: it
+// The key a Store is given is never a session ID as the browser holds it: it
 // is the session's handle (the lowercase hex SHA-256 of the ID, see
 // Session.Handle), or the key of one of the Manager's own records, which
 // starts with a letter and a colon ("s:" for successors, "u:" for a user's
@@ -108,12 +138,12 @@ func (ch Change) Apply(r Record) Record {
 // less as "expires at once". Expiry needs millisecond precision at least.
 //
 // The Manager keeps the end of a session's absolute lifetime in its record,
-// under the key "__deadline" (Unix milliseconds, in decimal). A request that
-// only writes does not read the session first, so its Write carries the idle
-// timeout as ttl; the built-in stores cap the expiry at the deadline, and
-// treat a delta to a record past it as a write to a missing record. A store
-// that does not may keep such a record a little longer, but never serves it:
-// the Manager checks the lifetime on every read.
+// under DeadlineKey. A request that only writes does not read the session
+// first, so its Write carries the idle timeout as ttl; the built-in stores
+// cap the expiry at the deadline, and treat a delta to a record past it as a
+// write to a missing record. A store that does not may keep such a record a
+// little longer, but never serves it: the Manager checks the lifetime on
+// every read.
 //
 // The package sessionstest checks an implementation against this contract
 // with one call: sessionstest.Run(t, newStore).
@@ -121,22 +151,22 @@ func (ch Change) Apply(r Record) Record {
 // Every method honours its context: a cancelled or expired context gives an
 // error (the context's error, possibly wrapped), never a silent success.
 type Store interface {
-	// Read returns the live record under id, or ErrNotFound when it is
-	// missing, expired or removed (a tombstoned ID reads as ErrNotFound).
-	Read(ctx context.Context, id string) (Record, error)
+	// Read returns the live record under key, or ErrNotFound when it is
+	// missing, expired or removed (a tombstoned key reads as ErrNotFound).
+	Read(ctx context.Context, key string) (Record, error)
 
-	// Write applies ch to the record under id and sets its expiry to ttl
+	// Write applies ch to the record under key and sets its expiry to ttl
 	// from now, atomically: the tombstone check, the change and the new
-	// expiry are one step that no other Write or Remove on id can interleave
-	// with.
+	// expiry are one step that no other Write or Remove on key can
+	// interleave with.
 	//
 	// The cases, in the order a Store checks them:
-	//   - id carries a tombstone: ErrInvalidated, and nothing changes, whether
-	//     ch.Replace is set or not.
-	//   - ch.Replace: the record becomes exactly ch.Set, created if missing.
-	//   - no live record under id and ch.Create unset (or ch a touch):
+	//   - key carries a tombstone: ErrInvalidated, and nothing changes,
+	//     whatever ch.Mode.
+	//   - ModeReplace: the record becomes exactly ch.Set, created if missing.
+	//   - no live record under key, and ModeMerge (or ch a touch):
 	//     ErrNotFound, and nothing is created.
-	//   - no live record under id and ch.Create set: the record becomes
+	//   - no live record under key, and ModeUpsert: the record becomes
 	//     ch.Set, as if it had been empty.
 	//   - otherwise the keys in ch.Set are written, those in ch.Delete
 	//     removed, and all other keys are kept as they are: two Writes that
@@ -146,21 +176,17 @@ type Store interface {
 	//     existing record; it never creates one.
 	//
 	// A record left with no keys may be dropped, so that Read gives
-	// ErrNotFound; the Manager never leaves a record empty, because its
-	// metadata keys are always present.
-	Write(ctx context.Context, id string, ch Change, ttl time.Duration) error
+	// ErrNotFound; the Manager never leaves a session's record empty,
+	// because its metadata keys are always present.
+	Write(ctx context.Context, key string, ch Change, ttl time.Duration) error
 
-	// Remove deletes the record under id and keeps a tombstone for id for
-	// at least ttl, during which Write under id returns ErrInvalidated (a
+	// Remove deletes the record under key and keeps a tombstone for key for
+	// at least ttl, during which Write under key returns ErrInvalidated (a
 	// tombstone that already lasts longer is kept). It returns ErrNotFound
-	// when no live record was stored under id, after leaving the tombstone
+	// when no live record was stored under key, after leaving the tombstone
 	// all the same; the check and the removal are one atomic step, so of
 	// two concurrent Removes of one live record exactly one returns nil.
 	// The Manager relies on that to refuse a Renew that races with a
 	// Destroy.
-	Remove(ctx context.Context, id string, ttl time.Duration) error
-
-	// Exists reports whether a live record is stored under id. A tombstoned,
-	// expired or missing record gives false and a nil error.
-	Exists(ctx context.Context, id string) (bool, error)
+	Remove(ctx context.Context, key string, ttl time.Duration) error
 }

@@ -26,8 +26,12 @@ func FuzzChangeApply(f *testing.F) {
 	f.Fuzz(func(t *testing.T, recS, setS, delS string, replace bool) {
 		rec, set := splitPairs(recS), splitPairs(setS)
 		del := strings.Split(delS, ";")
-		before := Change{Replace: true, Set: rec}.Apply(nil)
-		got := Change{Replace: replace, Set: set, Delete: del}.Apply(rec)
+		before := Change{Mode: ModeReplace, Set: rec}.Apply(nil)
+		mode := ModeMerge
+		if replace {
+			mode = ModeReplace
+		}
+		got := Change{Mode: mode, Set: set, Delete: del}.Apply(rec)
 		want := Record{}
 		if !replace {
 			for k, v := range rec {

@@ -148,15 +148,15 @@ func (s *MemoryStore) Write(ctx context.Context, id string, ch Change, ttl time.
 	}
 	e, live := sh.live(id, now)
 	switch {
-	case ch.Replace:
+	case ch.Mode == ModeReplace:
 		e.rec = ch.Apply(nil)
-	case !live && (!ch.Create || ch.IsTouch()):
+	case !live && (ch.Mode != ModeUpsert || ch.IsTouch()):
 		return ErrNotFound
 	case !ch.IsTouch():
 		e.rec = ch.Apply(e.rec)
 	}
 	if left, ok := untilDeadline(e.rec); ok && left < ttl {
-		if left <= 0 && !ch.Replace {
+		if left <= 0 && ch.Mode != ModeReplace {
 			delete(sh.records, id)
 			return ErrNotFound
 		}

@@ -61,7 +61,7 @@ func TestMemoryStoreShrinksMapsAfterSpike(t *testing.T) {
 	v := []byte("value")
 	for i := 0; i < spikeSize; i++ {
 		id := fmt.Sprintf("spike-%d", i)
-		if err := s.Write(ctx, id, Change{Replace: true, Set: Record{"a": v, "b": v}}, ttl); err != nil {
+		if err := s.Write(ctx, id, Change{Mode: ModeReplace, Set: Record{"a": v, "b": v}}, ttl); err != nil {
 			t.Fatal(err)
 		}
 		if i%4 == 0 {
@@ -125,7 +125,7 @@ func BenchmarkMemoryStoreShards(b *testing.B) {
 	} {
 		s := newTestMemoryStore(b, tc.opts...)
 		for _, id := range ids {
-			s.Write(ctx, id, Change{Replace: true, Set: Record{"user": []byte("alice")}}, time.Hour)
+			s.Write(ctx, id, Change{Mode: ModeReplace, Set: Record{"user": []byte("alice")}}, time.Hour)
 		}
 		b.Run(tc.name, func(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {

@@ -17,7 +17,7 @@ type recordingStore struct {
 }
 
 func (r *recordingStore) Write(ctx context.Context, id string, ch Change, ttl time.Duration) error {
-	if ch.Replace {
+	if ch.Mode == ModeReplace {
 		r.mu.Lock()
 		r.replaced = append(r.replaced, id)
 		r.mu.Unlock()

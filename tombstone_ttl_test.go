@@ -146,8 +146,8 @@ func expectWritesRefused(t *testing.T, st Store, ended string, after time.Durati
 		// A Write the tombstone failed to refuse may create the record: the
 		// one that needs a live record comes first.
 		{"a delta Write", Change{Set: Record{"user": []byte(`"mallory"`)}}},
-		{"a Write with Create", Change{Create: true, Set: Record{"user": []byte(`"mallory"`)}}},
-		{"a Write with Replace", Change{Replace: true, Set: Record{"user": []byte(`"mallory"`)}}},
+		{"a Write with Create", Change{Mode: ModeUpsert, Set: Record{"user": []byte(`"mallory"`)}}},
+		{"a Write with Replace", Change{Mode: ModeReplace, Set: Record{"user": []byte(`"mallory"`)}}},
 	} {
 		if err := st.Write(context.Background(), ended, w.ch, time.Hour); !errors.Is(err, ErrInvalidated) {
 			t.Errorf("%s of the ended ID %v after it ended gave %v, want ErrInvalidated: its tombstone must last the absolute lifetime", w.kind, after, err)

@@ -15,7 +15,7 @@ import (
 // A user's index is a record in the same Store as the sessions, under
 // "u:<hex SHA-256 of the user ID>", with one key per session handle whose
 // value is the end of that session's absolute lifetime (Unix ms). It is
-// only ever changed with per-key merges (Create), so concurrent Logins on
+// only ever changed with per-key merges (ModeUpsert), so concurrent Logins on
 // any number of servers all land in it, and it needs nothing of a Store
 // beyond the contract. Its entries are added before the session record is
 // written (see invalidation.go), which is what lets DestroyUser reach every
@@ -474,7 +474,7 @@ func (m *Manager) indexAdd(ctx context.Context, userID, h string, deadline time.
 		return nil, err
 	}
 	now := m.cfg.now()
-	ch := Change{Create: true, Set: Record{h: formatMillis(deadline)}}
+	ch := Change{Mode: ModeUpsert, Set: Record{h: formatMillis(deadline)}}
 	for e, d := range ix {
 		// Past its deadline by a whole lifetime: no server's clock is that
 		// far behind, so no server still serves the session.

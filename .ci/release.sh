@@ -15,6 +15,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
+# The servers .ci/sql.sh and .ci/redis.sh start, as they name them.
+export SESSIONS_PG_DSN=${SESSIONS_PG_DSN:-postgres://postgres:postgres@127.0.0.1:5432/test}
+export SESSIONS_MYSQL_DSN=${SESSIONS_MYSQL_DSN:-root@tcp(127.0.0.1:3306)/test}
+: "${REDIS_ADDR:?REDIS_ADDR is not set: source .ci/redis.sh and run redis_up first}"
 
 # The modules and the versions a release tags them with (tags: v0.1.0 for
 # the root, <dir>/v0.1.0 for a nested module; CONTRIBUTING.md gives the
@@ -79,8 +83,17 @@ for m in "${modules[@]}"; do
 			fi
 		done
 		[[ -n $found ]] || { echo "release check: $dir requires $path $version, which the release does not tag" >&2; exit 1; }
-	done < <(cd "$dir" && go list -m -f '{{if not .Main}}{{.Path}} {{.Version}}{{end}}' all 2>/dev/null | grep "^$base" || true)
+	done < <(cd "$dir" && GOFLAGS=-mod=readonly go list -m -f '{{if not .Main}}{{.Path}} {{.Version}}{{end}}' all 2>/dev/null | grep "^$base" || true)
 done
+
+# quiet CMD...: runs CMD, printing its output only when it fails.
+quiet() {
+	local out
+	if ! out=$("$@" 2>&1); then
+		echo "$out" >&2
+		return 1
+	fi
+}
 
 # consume DIR: builds and runs the consumer program .ci/consumers/DIR.go
 # against the proxy, requiring each module at its release version.
@@ -95,10 +108,10 @@ consume() {
 		for m in "${modules[@]}"; do
 			read -r dir version <<<"$m"
 			if grep -q "\"$(path_of "$dir")\"" main.go; then
-				go get "$(path_of "$dir")@$version" >/dev/null
+				quiet go get "$(path_of "$dir")@$version"
 			fi
 		done
-		go mod tidy >/dev/null
+		quiet go mod tidy
 		if grep -q "=> " go.mod; then
 			echo "release check: the consumer of $name has a replace directive" >&2
 			exit 1

@@ -64,12 +64,12 @@ func TestSweeper(t *testing.T) {
 	t.Cleanup(func() { s.Close(); db.Exec("DROP TABLE `" + table + "`") })
 	for i := 0; i < 10; i++ {
 		id := strconv.Itoa(i)
-		if err := s.Write(bg, id, sessions.Change{Replace: true, Set: sessions.Record{"a": nil}}, time.Millisecond); err != nil {
+		if err := s.Write(bg, id, sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"a": nil}}, time.Millisecond); err != nil {
 			t.Fatal(err)
 		}
 		s.Remove(bg, "t"+id, time.Millisecond)
 	}
-	if err := s.Write(bg, "live", sessions.Change{Replace: true, Set: sessions.Record{"a": nil}}, time.Minute); err != nil {
+	if err := s.Write(bg, "live", sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"a": nil}}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Remove(bg, "tomb", time.Minute); !errors.Is(err, sessions.ErrNotFound) {
@@ -109,14 +109,18 @@ func TestDeltaDeletesInAnyOrder(t *testing.T) {
 		for _, create := range []bool{false, true} {
 			id := fmt.Sprintf("u:%064d", round*2+map[bool]int{false: 0, true: 1}[create])
 			for _, k := range keys {
-				if err := s.Write(ctx, id, sessions.Change{Create: true, Set: sessions.Record{k: []byte(k)}}, time.Hour); err != nil {
+				if err := s.Write(ctx, id, sessions.Change{Mode: sessions.ModeUpsert, Set: sessions.Record{k: []byte(k)}}, time.Hour); err != nil {
 					t.Fatal(err)
 				}
 			}
 			del := append([]string(nil), keys...)
 			rand.Shuffle(len(del), func(i, j int) { del[i], del[j] = del[j], del[i] })
 			del = del[:2+round%5]
-			if err := s.Write(ctx, id, sessions.Change{Create: create, Set: sessions.Record{"kept": []byte("1")}, Delete: del}, time.Hour); err != nil {
+			ch := sessions.Change{Set: sessions.Record{"kept": []byte("1")}, Delete: del}
+			if create {
+				ch.Mode = sessions.ModeUpsert
+			}
+			if err := s.Write(ctx, id, ch, time.Hour); err != nil {
 				t.Fatal(err)
 			}
 			rec, err := s.Read(ctx, id)

@@ -62,7 +62,7 @@ func (s *Store) lockedOnce(ctx context.Context, id string, ch sessions.Change, m
 	case kind == rowHealthy:
 		dl, keep := sqlstore.DeadlineOf(ch)
 		state, err = s.execIn(ctx, tx, s.whole, ms, dl, keep, ms, sqlstore.EncodeRecord(ch.Apply(rec)), ms, dl, keep, ms, id)
-	case ch.Create:
+	case ch.Mode == sessions.ModeUpsert:
 		dl, _ := sqlstore.DeadlineOf(ch)
 		data := sqlstore.EncodeRecord(ch.Set)
 		state, err = s.execIn(ctx, tx, s.replace, id, ms, dl, ms, data, data, ms, dl, ms)

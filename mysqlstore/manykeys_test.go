@@ -59,7 +59,7 @@ func TestDeltaOfManyKeys(t *testing.T) {
 	for _, k := range keys {
 		set[k] = []byte("w")
 	}
-	writeWithin(t, s, "many", sessions.Change{Create: true, Set: set}, "a Create that sets 20,000 keys")
+	writeWithin(t, s, "many", sessions.Change{Mode: sessions.ModeUpsert, Set: set}, "a Create that sets 20,000 keys")
 	expectKeys(t, s, "many", manyKeys+1)
 }
 
@@ -94,9 +94,9 @@ func TestManyKeysMergeAtomically(t *testing.T) {
 	for round := 0; round < 5; round++ {
 		id := fmt.Sprintf("u:%d", round)
 		changes := []sessions.Change{
-			{Create: true, Set: recordOf(keyNames("a", 40))},
-			{Create: true, Set: recordOf(keyNames("b", 40))},
-			{Create: true, Set: sessions.Record{"c": []byte("1")}},
+			{Mode: sessions.ModeUpsert, Set: recordOf(keyNames("a", 40))},
+			{Mode: sessions.ModeUpsert, Set: recordOf(keyNames("b", 40))},
+			{Mode: sessions.ModeUpsert, Set: sessions.Record{"c": []byte("1")}},
 		}
 		runAtOnce(t, func(i int) error { return s.Write(ctx, id, changes[i], time.Hour) }, len(changes))
 		changes = []sessions.Change{

@@ -227,7 +227,7 @@ func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl ti
 		return fmt.Errorf("mysqlstore: write: %w", err)
 	case state >= stateRemoved:
 		return sessions.ErrInvalidated
-	case state == stateDead && !ch.Replace && (!ch.Create || ch.IsTouch()):
+	case state == stateDead && ch.Mode != sessions.ModeReplace && (ch.Mode != sessions.ModeUpsert || ch.IsTouch()):
 		// No live row matched, or the record is past its deadline.
 		return sessions.ErrNotFound
 	}
@@ -238,7 +238,7 @@ func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl ti
 func (s *Store) write(ctx context.Context, id string, ch sessions.Change, ms int64) (int64, error) {
 	dl, keep := sqlstore.DeadlineOf(ch)
 	switch {
-	case ch.Replace:
+	case ch.Mode == sessions.ModeReplace:
 		data := sqlstore.EncodeRecord(ch.Set)
 		return s.exec(ctx, s.replace, id, ms, dl, ms, data, data, ms, dl, ms)
 	case ch.IsTouch():
@@ -247,7 +247,7 @@ func (s *Store) write(ctx context.Context, id string, ch sessions.Change, ms int
 		return s.writeLocked(ctx, id, ch, ms)
 	}
 	p, paths := sqlstore.EncodeRecord(ch.Set), deletePaths(ch.Set, ch.Delete)
-	if ch.Create {
+	if ch.Mode == sessions.ModeUpsert {
 		args := append(append([]any{id, ms, dl, ms, p}, paths...), p, p, keep, ms, ms, ms, dl, ms)
 		return s.execMerge(ctx, true, len(paths), args)
 	}

@@ -63,12 +63,12 @@ func TestSweeper(t *testing.T) {
 	t.Cleanup(func() { s.Close(); pool.Exec(bg, `DROP TABLE "`+table+`"`) })
 	for i := 0; i < 10; i++ {
 		id := strconv.Itoa(i)
-		if err := s.Write(bg, id, sessions.Change{Replace: true, Set: sessions.Record{"a": nil}}, time.Millisecond); err != nil {
+		if err := s.Write(bg, id, sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"a": nil}}, time.Millisecond); err != nil {
 			t.Fatal(err)
 		}
 		s.Remove(bg, "t"+id, time.Millisecond)
 	}
-	if err := s.Write(bg, "live", sessions.Change{Replace: true, Set: sessions.Record{"a": nil}}, time.Minute); err != nil {
+	if err := s.Write(bg, "live", sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"a": nil}}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Remove(bg, "tomb", time.Minute); !errors.Is(err, sessions.ErrNotFound) {

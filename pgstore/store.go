@@ -136,14 +136,14 @@ func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
 func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl time.Duration) error {
 	ms := ttlMillis(ttl)
 	switch {
-	case ch.Replace:
+	case ch.Mode == sessions.ModeReplace:
 		return s.writeReplace(ctx, id, ch, ms)
 	case ch.IsTouch():
 		return s.writeDelta(ctx, s.sql.touch, id, ms)
 	}
 	dl, keep := sqlstore.DeadlineOf(ch)
 	set, del := sqlstore.EncodeRecord(ch.Set), encodeKeys(ch.Delete)
-	if ch.Create {
+	if ch.Mode == sessions.ModeUpsert {
 		return s.writeCreate(ctx, id, ms, dl, set, del, keep)
 	}
 	return s.writeDelta(ctx, s.sql.delta, id, ms, dl, set, del, keep)

@@ -59,7 +59,9 @@ func TestDeadlineErrorNamesRefusedConnection(t *testing.T) {
 		call func(ctx context.Context) error
 	}{
 		{"Read", func(ctx context.Context) error { _, err := st.Read(ctx, id); return err }},
-		{"Write", func(ctx context.Context) error { return st.Write(ctx, id, sessions.Change{Replace: true}, time.Hour) }},
+		{"Write", func(ctx context.Context) error {
+			return st.Write(ctx, id, sessions.Change{Mode: sessions.ModeReplace}, time.Hour)
+		}},
 		{"Remove", func(ctx context.Context) error { return st.Remove(ctx, id, time.Hour) }},
 		{"Exists", func(ctx context.Context) error { _, err := st.Exists(ctx, id); return err }},
 		{"Ping", func(ctx context.Context) error { return st.Ping(ctx) }},

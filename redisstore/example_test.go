@@ -90,7 +90,7 @@ func Example_keyLayout() {
 	// The Manager hands the store a session's handle, the hex SHA-256 of
 	// its ID; a short one stands for it here.
 	id := "3f2a"
-	ch := sessions.Change{Replace: true, Set: sessions.Record{"user": []byte(`"alice"`), "visits": []byte("3")}}
+	ch := sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"user": []byte(`"alice"`), "visits": []byte("3")}}
 	if err := store.Write(ctx, id, ch, time.Hour); err != nil {
 		log.Fatal(err)
 	}

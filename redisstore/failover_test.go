@@ -256,7 +256,7 @@ func (c *failoverCluster) round(st *Store, client *redis.ClusterClient, thawDuri
 	ctx := context.Background()
 	id := testID(t)
 	key, _ := st.recordKey(id)
-	if err := st.Write(ctx, id, sessions.Change{Replace: true, Set: sessions.Record{"user": []byte(`"alice"`)}}, time.Hour); err != nil {
+	if err := st.Write(ctx, id, sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"user": []byte(`"alice"`)}}, time.Hour); err != nil {
 		t.Fatalf("Write: %v", err)
 	}
 	master, replica := c.owner(clusterSlot(key))
@@ -341,7 +341,7 @@ func testReadOnlyClientReadsPrimary(t *testing.T, c *failoverCluster) {
 	st := New(ro, WithKeyPrefix(randomPrefix()))
 	id := testID(t)
 	key, _ := st.recordKey(id)
-	if err := st.Write(ctx, id, sessions.Change{Replace: true, Set: sessions.Record{"user": []byte(`"alice"`)}}, time.Hour); err != nil {
+	if err := st.Write(ctx, id, sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"user": []byte(`"alice"`)}}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	_, replica := c.owner(clusterSlot(key))
@@ -462,7 +462,7 @@ func TestSentinelFailover(t *testing.T) {
 	st := New(client, WithWaitReplicas(1, failoverHang/2))
 	id := testID(t)
 	key, _ := st.recordKey(id)
-	if err := st.Write(ctx, id, sessions.Change{Replace: true, Set: sessions.Record{"user": []byte(`"alice"`)}}, time.Hour); err != nil {
+	if err := st.Write(ctx, id, sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"user": []byte(`"alice"`)}}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, failoverHang, "the replica to hold the session", func() bool { return liveOn(t, replica.addr(), key) })

@@ -98,7 +98,7 @@ func TestWithWaitReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := testID(t)
-	if err := st.Write(ctx, id, sessions.Change{Replace: true, Set: sessions.Record{"a": []byte("1")}}, time.Hour); err != nil {
+	if err := st.Write(ctx, id, sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"a": []byte("1")}}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	calls.take()
@@ -137,7 +137,7 @@ func TestWithWaitReplicas(t *testing.T) {
 		t.Fatalf("Remove waiting for 2 replicas of 1 gave %v, want ErrNotReplicated", err)
 	}
 	t.Logf("Remove waiting for 2 replicas of 1: %v after %v", err, time.Since(start).Round(time.Millisecond))
-	if err := st.Write(ctx, third, sessions.Change{Replace: true, Set: sessions.Record{"a": []byte("1")}}, time.Hour); !errors.Is(err, sessions.ErrInvalidated) {
+	if err := st.Write(ctx, third, sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"a": []byte("1")}}, time.Hour); !errors.Is(err, sessions.ErrInvalidated) {
 		t.Fatalf("after a Remove that was not replicated, Write gave %v, want sessions.ErrInvalidated (the tombstone is on the primary)", err)
 	}
 }
@@ -149,7 +149,7 @@ func TestWithWaitReplicasCluster(t *testing.T) {
 	ctx := context.Background()
 	st := e.store(WithWaitReplicas(1, 100*time.Millisecond))
 	id := testID(t)
-	if err := st.Write(ctx, id, sessions.Change{Replace: true, Set: sessions.Record{"a": []byte("1")}}, time.Hour); err != nil {
+	if err := st.Write(ctx, id, sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"a": []byte("1")}}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Remove(ctx, id, time.Hour); !errors.Is(err, ErrNotReplicated) {

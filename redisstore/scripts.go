@@ -83,14 +83,14 @@ const (
 func writeArgs(ch sessions.Change, ttl time.Duration) []interface{} {
 	mode, deadline := modeMerge, deadlineStored
 	switch {
-	case ch.Replace:
+	case ch.Mode == sessions.ModeReplace:
 		mode, deadline = modeReplace, deadlineNone
-	case ch.Create && !ch.IsTouch():
+	case ch.Mode == sessions.ModeUpsert && !ch.IsTouch():
 		mode = modeCreate
 	}
 	if v, ok := ch.Set[deadlineField]; ok {
 		deadline = string(v)
-	} else if !ch.Replace && slices.Contains(ch.Delete, deadlineField) {
+	} else if ch.Mode != sessions.ModeReplace && slices.Contains(ch.Delete, deadlineField) {
 		deadline = deadlineNone
 	}
 	args := make([]interface{}, 0, writeFirstPair-1+2*len(ch.Set)+len(ch.Delete))
@@ -98,7 +98,7 @@ func writeArgs(ch sessions.Change, ttl time.Duration) []interface{} {
 	for k, v := range ch.Set {
 		args = append(args, k, v)
 	}
-	if !ch.Replace {
+	if ch.Mode != sessions.ModeReplace {
 		for _, k := range ch.Delete {
 			args = append(args, k)
 		}

@@ -92,11 +92,10 @@ func TestWriteArgsModes(t *testing.T) {
 	}{
 		{"merge", sessions.Change{Set: set}, modeMerge},
 		{"touch", sessions.Change{}, modeMerge},
-		{"replace", sessions.Change{Replace: true, Set: set}, modeReplace},
-		{"replace and create", sessions.Change{Replace: true, Create: true, Set: set}, modeReplace},
-		{"create", sessions.Change{Create: true, Set: set}, modeCreate},
-		{"create that deletes", sessions.Change{Create: true, Delete: []string{"a"}}, modeCreate},
-		{"create that touches", sessions.Change{Create: true}, modeMerge},
+		{"replace", sessions.Change{Mode: sessions.ModeReplace, Set: set}, modeReplace},
+		{"create", sessions.Change{Mode: sessions.ModeUpsert, Set: set}, modeCreate},
+		{"create that deletes", sessions.Change{Mode: sessions.ModeUpsert, Delete: []string{"a"}}, modeCreate},
+		{"create that touches", sessions.Change{Mode: sessions.ModeUpsert}, modeMerge},
 	} {
 		if got := writeArgs(tc.ch, time.Second)[0]; got != tc.mode {
 			t.Errorf("%s: mode %q, want %q", tc.name, got, tc.mode)
@@ -126,9 +125,13 @@ func TestKeyOfAnotherType(t *testing.T) {
 			{"Exists", func() error { _, err := st.Exists(ctx, id); return err }},
 			{"Write merge", func() error { return st.Write(ctx, id, sessions.Change{Set: set}, time.Minute) }},
 			{"Write touch", func() error { return st.Write(ctx, id, sessions.Change{}, time.Minute) }},
-			{"Write create", func() error { return st.Write(ctx, id, sessions.Change{Create: true, Set: set}, time.Minute) }},
-			{"Write replace", func() error { return st.Write(ctx, id, sessions.Change{Replace: true, Set: set}, time.Minute) }},
-			{"Write with ttl 0", func() error { return st.Write(ctx, id, sessions.Change{Replace: true, Set: set}, 0) }},
+			{"Write create", func() error {
+				return st.Write(ctx, id, sessions.Change{Mode: sessions.ModeUpsert, Set: set}, time.Minute)
+			}},
+			{"Write replace", func() error {
+				return st.Write(ctx, id, sessions.Change{Mode: sessions.ModeReplace, Set: set}, time.Minute)
+			}},
+			{"Write with ttl 0", func() error { return st.Write(ctx, id, sessions.Change{Mode: sessions.ModeReplace, Set: set}, 0) }},
 			{"Remove", func() error { return st.Remove(ctx, id, time.Hour) }},
 			{"Remove with ttl 0", func() error { return st.Remove(ctx, id, 0) }},
 		} {

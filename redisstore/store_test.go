@@ -73,7 +73,7 @@ func TestKeyLayout(t *testing.T) {
 				id := tc.keyFor(testID(t))
 				recKey := e.key(id)
 
-				if err := st.Write(ctx, id, sessions.Change{Replace: true, Set: sessions.Record{"a": []byte("1"), "b": []byte("2")}}, time.Minute); err != nil {
+				if err := st.Write(ctx, id, sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"a": []byte("1"), "b": []byte("2")}}, time.Minute); err != nil {
 					t.Fatal(err)
 				}
 				if got := e.keys(t); !reflect.DeepEqual(got, []string{recKey}) {
@@ -170,7 +170,7 @@ func TestTTLs(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		write(sessions.Change{Replace: true, Set: sessions.Record{"a": []byte("1")}}, 30*time.Minute)
+		write(sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"a": []byte("1")}}, 30*time.Minute)
 		expectTTL(t, e, recKey, 30*time.Minute, "Write with Replace")
 		write(sessions.Change{}, 10*time.Minute)
 		expectTTL(t, e, recKey, 10*time.Minute, "a touch sets the TTL, shorter too")
@@ -196,7 +196,7 @@ func TestTTLs(t *testing.T) {
 		expectTTL(t, e, recKey, 3*time.Hour, "Remove with ttl 0 keeps the tombstone")
 
 		for _, ch := range []sessions.Change{
-			{Replace: true, Set: sessions.Record{"a": []byte("mallory")}},
+			{Mode: sessions.ModeReplace, Set: sessions.Record{"a": []byte("mallory")}},
 			{Set: sessions.Record{"a": []byte("mallory")}},
 			{},
 		} {
@@ -216,14 +216,14 @@ func TestNonPositiveTTL(t *testing.T) {
 		id := testID(t)
 		recKey := e.key(id)
 
-		if err := st.Write(ctx, id, sessions.Change{Replace: true, Set: sessions.Record{"a": []byte("1")}}, 0); err != nil {
+		if err := st.Write(ctx, id, sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"a": []byte("1")}}, 0); err != nil {
 			t.Fatal(err)
 		}
 		expectNoKey(t, e, recKey, "Write with Replace and ttl 0")
 		if err := st.Write(ctx, id, sessions.Change{}, -time.Second); !errors.Is(err, sessions.ErrNotFound) {
 			t.Fatalf("a touch with ttl < 0 to a missing record gave %v, want sessions.ErrNotFound", err)
 		}
-		if err := st.Write(ctx, id, sessions.Change{Replace: true, Set: sessions.Record{"a": []byte("1")}}, time.Minute); err != nil {
+		if err := st.Write(ctx, id, sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"a": []byte("1")}}, time.Minute); err != nil {
 			t.Fatal(err)
 		}
 		if err := st.Write(ctx, id, sessions.Change{Set: sessions.Record{"b": []byte("2")}}, -time.Second); err != nil {
@@ -234,7 +234,7 @@ func TestNonPositiveTTL(t *testing.T) {
 			t.Fatalf("Remove with ttl 0 of a missing record gave %v, want sessions.ErrNotFound", err)
 		}
 		expectNoKey(t, e, recKey, "Remove with ttl 0 of an ID without tombstone")
-		if err := st.Write(ctx, id, sessions.Change{Replace: true, Set: sessions.Record{"a": []byte("1")}}, time.Minute); err != nil {
+		if err := st.Write(ctx, id, sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"a": []byte("1")}}, time.Minute); err != nil {
 			t.Fatal(err)
 		}
 		if err := st.Remove(ctx, id, 0); err != nil {
@@ -282,7 +282,7 @@ func TestChecksTombstoneFirst(t *testing.T) {
 		if ok, err := st.Exists(ctx, id); ok || err != nil {
 			t.Fatalf("Exists of a tombstoned ID gave (%v, %v), want (false, nil)", ok, err)
 		}
-		for _, ch := range []sessions.Change{{Set: sessions.Record{"user": []byte("mallory")}}, {Replace: true, Set: sessions.Record{"user": []byte("mallory")}}, {}} {
+		for _, ch := range []sessions.Change{{Set: sessions.Record{"user": []byte("mallory")}}, {Mode: sessions.ModeReplace, Set: sessions.Record{"user": []byte("mallory")}}, {}} {
 			if err := st.Write(ctx, id, ch, time.Hour); !errors.Is(err, sessions.ErrInvalidated) {
 				t.Fatalf("Write %+v to a tombstoned ID gave %v, want sessions.ErrInvalidated", ch, err)
 			}
@@ -306,8 +306,8 @@ func TestRefusesTombField(t *testing.T) {
 	st := e.store()
 	e.calls.take()
 	for _, ch := range []sessions.Change{
-		{Replace: true, Set: sessions.Record{tombField: []byte("x")}},
-		{Create: true, Set: sessions.Record{tombField: []byte("x")}},
+		{Mode: sessions.ModeReplace, Set: sessions.Record{tombField: []byte("x")}},
+		{Mode: sessions.ModeUpsert, Set: sessions.Record{tombField: []byte("x")}},
 		{Set: sessions.Record{tombField: []byte("x")}},
 	} {
 		err := st.Write(context.Background(), testID(t), ch, time.Minute)
@@ -339,7 +339,7 @@ func TestRoundTrips(t *testing.T) {
 			run  func() error
 		}{
 			{"Write new", func() error {
-				return st.Write(ctx, live, sessions.Change{Replace: true, Set: sessions.Record{"a": []byte("1"), "b": []byte("2")}}, time.Hour)
+				return st.Write(ctx, live, sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"a": []byte("1"), "b": []byte("2")}}, time.Hour)
 			}},
 			{"Read", func() error { _, err := st.Read(ctx, live); return err }},
 			{"Read missing", func() error { _, err := st.Read(ctx, testID(t)); return ignore(err, sessions.ErrNotFound) }},
@@ -350,7 +350,7 @@ func TestRoundTrips(t *testing.T) {
 			}},
 			{"Write touch", func() error { return st.Write(ctx, live, sessions.Change{}, time.Hour) }},
 			{"Write replace", func() error {
-				return st.Write(ctx, live, sessions.Change{Replace: true, Set: sessions.Record{"z": []byte("26")}}, time.Hour)
+				return st.Write(ctx, live, sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"z": []byte("26")}}, time.Hour)
 			}},
 			{"Write refused", func() error {
 				return ignore(st.Write(ctx, gone, sessions.Change{Set: sessions.Record{"a": []byte("1")}}, time.Hour), sessions.ErrInvalidated)
@@ -401,7 +401,7 @@ func TestFirstCallFallsBackToEval(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.calls.take()
-	if err := st.Write(ctx, id, sessions.Change{Replace: true, Set: sessions.Record{"a": []byte("1")}}, time.Minute); err != nil {
+	if err := st.Write(ctx, id, sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"a": []byte("1")}}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.calls.take(); !reflect.DeepEqual(got, []string{"evalsha"}) {
@@ -420,7 +420,7 @@ func TestLargeChange(t *testing.T) {
 		for i := 0; i < n; i++ {
 			first[fmt.Sprintf("k%d", i)] = []byte(fmt.Sprint(i))
 		}
-		if err := st.Write(ctx, id, sessions.Change{Replace: true, Set: first}, time.Minute); err != nil {
+		if err := st.Write(ctx, id, sessions.Change{Mode: sessions.ModeReplace, Set: first}, time.Minute); err != nil {
 			t.Fatal(err)
 		}
 		ch := sessions.Change{Set: make(sessions.Record, n)}
@@ -465,7 +465,7 @@ func TestRefusesBadIDs(t *testing.T) {
 		if ok, err := st.Exists(ctx, id); ok || err != nil {
 			t.Errorf("Exists(%q) gave (%v, %v), want (false, nil)", id, ok, err)
 		}
-		if err := st.Write(ctx, id, sessions.Change{Replace: true, Set: sessions.Record{"a": []byte("1")}}, time.Minute); err == nil {
+		if err := st.Write(ctx, id, sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"a": []byte("1")}}, time.Minute); err == nil {
 			t.Errorf("Write(%q) succeeded", id)
 		}
 		if err := st.Remove(ctx, id, time.Minute); err == nil {
@@ -506,7 +506,7 @@ func TestCancelledContextSendsNothing(t *testing.T) {
 	if _, err := st.Read(ctx, id); !errors.Is(err, context.Canceled) {
 		t.Errorf("Read: %v", err)
 	}
-	if err := st.Write(ctx, id, sessions.Change{Replace: true}, time.Minute); !errors.Is(err, context.Canceled) {
+	if err := st.Write(ctx, id, sessions.Change{Mode: sessions.ModeReplace}, time.Minute); !errors.Is(err, context.Canceled) {
 		t.Errorf("Write: %v", err)
 	}
 	if err := st.Remove(ctx, id, time.Minute); !errors.Is(err, context.Canceled) {
@@ -571,7 +571,7 @@ func TestReadOnlyClusterReadsOnPrimary(t *testing.T) {
 				t.Fatal(err)
 			}
 			id := testID(t)
-			if err := st.Write(ctx, id, sessions.Change{Replace: true, Set: sessions.Record{"a": []byte("1")}}, time.Minute); err != nil {
+			if err := st.Write(ctx, id, sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"a": []byte("1")}}, time.Minute); err != nil {
 				t.Fatal(err)
 			}
 			calls.take()

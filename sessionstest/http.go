@@ -174,7 +174,7 @@ func (p *pausingStore) Read(ctx context.Context, id string) (sessions.Record, er
 
 func (p *pausingStore) Write(ctx context.Context, id string, ch sessions.Change, ttl time.Duration) error {
 	p.step(ctx)
-	if ch.Replace {
+	if ch.Mode == sessions.ModeReplace {
 		p.mu.Lock()
 		p.replaced = append(p.replaced, id)
 		p.mu.Unlock()
@@ -438,7 +438,7 @@ func (h *httpSuite) user(id string) string {
 
 // live reports whether the store holds a live session under the ID id.
 func (h *httpSuite) live(id string) bool {
-	ok, err := h.st.Exists(context.Background(), handleOf(id))
+	ok, err := has(context.Background(), h.st, handleOf(id))
 	if err != nil {
 		h.t.Errorf("Exists: %v", err)
 	}
@@ -450,7 +450,7 @@ func (h *httpSuite) live(id string) bool {
 func (h *httpSuite) expectAllEnded(what string, ids []string, browsers ...*browser) {
 	h.t.Helper()
 	for _, key := range h.st.takeReplaced() {
-		if ok, _ := h.st.Exists(context.Background(), key); ok {
+		if ok, _ := has(context.Background(), h.st, key); ok {
 			h.t.Errorf("%s: session %.12s written meanwhile is still live in the store", what, key)
 		}
 	}

@@ -70,13 +70,13 @@ func (c *suite) keysRoundTrip() {
 	c.keysCreateAndDelete(keys, first)
 }
 
-// keysCreateAndDelete creates a record of the awkward keys with Create, then
+// keysCreateAndDelete creates a record of the awkward keys in ModeUpsert, then
 // deletes them one at a time: each delete must remove its own key and no
 // other.
 func (c *suite) keysCreateAndDelete(keys []string, all sessions.Record) {
 	id := newID()
-	c.mustWrite(id, sessions.Change{Create: true, Set: all}, longTTL, "a Write with Create of awkward keys")
-	c.expectRecord(id, all, "every key must read back exactly as it was written by a Write with Create")
+	c.mustWrite(id, sessions.Change{Mode: sessions.ModeUpsert, Set: all}, longTTL, "a Write in ModeUpsert of awkward keys")
+	c.expectRecord(id, all, "every key must read back exactly as it was written by a Write in ModeUpsert")
 	want := clone(all)
 	want["anchor"] = []byte("1") // keeps the record from ever being empty
 	c.mustWrite(id, sessions.Change{Set: sessions.Record{"anchor": []byte("1")}}, longTTL, "a delta Write")

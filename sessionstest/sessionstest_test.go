@@ -98,16 +98,16 @@ func (s *refStore) Write(ctx context.Context, id string, ch sessions.Change, ttl
 	}
 	e, ok := s.live(id)
 	switch {
-	case ch.Replace:
+	case ch.Mode == sessions.ModeReplace:
 		e.rec = ch.Apply(nil)
 	case !ok && s.flaw == flawCreateOnDelta:
 		e.rec = ch.Apply(nil)
-	case !ok && ch.Create && !ch.IsTouch() && s.flaw == flawCreateNotAtomic:
+	case !ok && ch.Mode == sessions.ModeUpsert && !ch.IsTouch() && s.flaw == flawCreateNotAtomic:
 		s.mu.Unlock()
 		time.Sleep(time.Millisecond)
 		s.mu.Lock()
 		e.rec = ch.Apply(nil)
-	case !ok && ch.Create && !ch.IsTouch() && s.flaw != flawCreateIgnored:
+	case !ok && ch.Mode == sessions.ModeUpsert && !ch.IsTouch() && s.flaw != flawCreateIgnored:
 		e.rec = ch.Apply(nil)
 	case !ok:
 		return sessions.ErrNotFound
@@ -116,7 +116,7 @@ func (s *refStore) Write(ctx context.Context, id string, ch sessions.Change, ttl
 			return nil
 		}
 	case s.flaw == flawReplaceDeltas:
-		e.rec = sessions.Change{Replace: true, Set: ch.Set}.Apply(nil)
+		e.rec = sessions.Change{Mode: sessions.ModeReplace, Set: ch.Set}.Apply(nil)
 	case s.flaw == flawMutateInPlace:
 		for k, v := range ch.Set {
 			e.rec[k] = v
@@ -297,7 +297,7 @@ func TestSuiteCatchesBrokenStores(t *testing.T) {
 			flaw:     flawCreateIgnored,
 			mustFail: []string{"CreateMakesMissingRecord", "ConcurrentCreatesAllPersist", "ManagerKeyForms"},
 			mustPass: []string{"CreateMergesLiveRecord", "DeltaToMissingIDCreatesNothing"},
-			mustSay:  "a Write with Create to an ID with no record gave",
+			mustSay:  "a Write in ModeUpsert to an ID with no record gave",
 		},
 		{
 			flaw:     flawCreateNotAtomic,

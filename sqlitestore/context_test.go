@@ -26,7 +26,7 @@ func TestWaitForConnectionHonoursContext(t *testing.T) {
 		"Read":   func(ctx context.Context) error { _, err := s.Read(ctx, "x"); return err },
 		"Exists": func(ctx context.Context) error { _, err := s.Exists(ctx, "x"); return err },
 		"Write": func(ctx context.Context) error {
-			return s.Write(ctx, "x", sessions.Change{Replace: true, Set: sessions.Record{"a": []byte("b")}}, time.Minute)
+			return s.Write(ctx, "x", sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"a": []byte("b")}}, time.Minute)
 		},
 		"Remove": func(ctx context.Context) error { return s.Remove(ctx, "x", time.Minute) },
 	}
@@ -53,7 +53,7 @@ func TestWriteReadsClockAfterLockWait(t *testing.T) {
 	dsn := "file:" + filepath.Join(t.TempDir(), "s.db") + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"
 	db, other := openDB(t, dsn), openDB(t, dsn)
 	s := newStore(t, db)
-	if err := s.Write(bg, "id", sessions.Change{Replace: true, Set: sessions.Record{"a": []byte("1")}}, 100*time.Millisecond); err != nil {
+	if err := s.Write(bg, "id", sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"a": []byte("1")}}, 100*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	lock, err := other.Conn(bg)

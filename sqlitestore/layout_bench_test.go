@@ -47,7 +47,7 @@ func benchJSON(b *testing.B, rec sessions.Record) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	if err := s.Write(bg, "id", sessions.Change{Replace: true, Set: rec}, time.Hour); err != nil {
+	if err := s.Write(bg, "id", sessions.Change{Mode: sessions.ModeReplace, Set: rec}, time.Hour); err != nil {
 		b.Fatal(err)
 	}
 	b.Run("op=delta", func(b *testing.B) {

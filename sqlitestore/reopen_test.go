@@ -22,7 +22,7 @@ func TestSurvivesReopen(t *testing.T) {
 	}
 	rec := sessions.Record{"user": []byte(`"alice"`)}
 	for _, id := range []string{"kept", "removed"} {
-		if err := s.Write(bg, id, sessions.Change{Replace: true, Set: rec}, time.Minute); err != nil {
+		if err := s.Write(bg, id, sessions.Change{Mode: sessions.ModeReplace, Set: rec}, time.Minute); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -40,7 +40,7 @@ func TestSurvivesReopen(t *testing.T) {
 	if got, err := s.Read(bg, "kept"); err != nil || string(got["user"]) != `"alice"` {
 		t.Errorf("after reopening, the live record reads (%q, %v)", got, err)
 	}
-	err = s.Write(bg, "removed", sessions.Change{Replace: true, Set: rec}, time.Minute)
+	err = s.Write(bg, "removed", sessions.Change{Mode: sessions.ModeReplace, Set: rec}, time.Minute)
 	if !errors.Is(err, sessions.ErrInvalidated) {
 		t.Errorf("after reopening, a Write to the removed ID gave %v, want ErrInvalidated: the tombstone must survive a restart", err)
 	}

@@ -187,11 +187,11 @@ func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl ti
 	ms := ttlMillis(ttl)
 	dl, keep := sqlstore.DeadlineOf(ch)
 	switch {
-	case ch.Replace:
+	case ch.Mode == sessions.ModeReplace:
 		return s.replace(ctx, id, ms, dl, sqlstore.EncodeRecord(ch.Set))
 	case ch.IsTouch():
 		return s.update(ctx, s.sql.touch, id, ms)
-	case ch.Create:
+	case ch.Mode == sessions.ModeUpsert:
 		return s.upsert(ctx, s.sql.create, id, ms, dl, sqlstore.EncodePatch(ch.Set, ch.Delete), keep)
 	case keep:
 		return s.update(ctx, s.sql.delta, id, ms, sqlstore.EncodePatch(ch.Set, ch.Delete))

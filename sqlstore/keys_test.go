@@ -71,9 +71,9 @@ func (s *jsonStore) Write(ctx context.Context, id string, ch sessions.Change, tt
 	switch {
 	case ok && r.tomb:
 		return sessions.ErrInvalidated
-	case ch.Replace:
+	case ch.Mode == sessions.ModeReplace:
 		data = sqlstore.EncodeRecord(ch.Set)
-	case !ok && (!ch.Create || ch.IsTouch()):
+	case !ok && (ch.Mode != sessions.ModeUpsert || ch.IsTouch()):
 		return sessions.ErrNotFound
 	case !ok:
 		data = "{}"
@@ -225,7 +225,7 @@ func storeKeyRoundTrip(t *testing.T, st sessions.Store, key string, value []byte
 		ch   sessions.Change
 		want sessions.Record
 	}{
-		{"a Write with Replace", sessions.Change{Replace: true, Set: record(key, value, escaped, []byte("escaped"), anchor, []byte("1"))},
+		{"a Write with Replace", sessions.Change{Mode: sessions.ModeReplace, Set: record(key, value, escaped, []byte("escaped"), anchor, []byte("1"))},
 			record(key, value, escaped, []byte("escaped"), anchor, []byte("1"))},
 		{"a delta Write", sessions.Change{Set: record(key, marked), Delete: []string{escaped}}, record(key, marked, anchor, []byte("1"))},
 		{"a delta Write deleting it", sessions.Change{Delete: []string{key}}, record(anchor, []byte("1"))},
@@ -237,7 +237,7 @@ func storeKeyRoundTrip(t *testing.T, st sessions.Store, key string, value []byte
 		expectKeyRecord(t, st, id, s.want, fmt.Sprintf("after %s of the key %q", s.what, key))
 	}
 	created := randomHandle(t)
-	if err := st.Write(context.Background(), created, sessions.Change{Create: true, Set: record(key, value)}, time.Minute); err != nil {
+	if err := st.Write(context.Background(), created, sessions.Change{Mode: sessions.ModeUpsert, Set: record(key, value)}, time.Minute); err != nil {
 		t.Fatalf("a Write with Create of the key %q gave %v", key, err)
 	}
 	expectKeyRecord(t, st, created, record(key, value), fmt.Sprintf("after a Write with Create of the key %q", key))

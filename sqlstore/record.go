@@ -173,7 +173,7 @@ func DeadlineOf(ch sessions.Change) (set *int64, keep bool) {
 		}
 		return nil, false
 	}
-	if ch.Replace {
+	if ch.Mode == sessions.ModeReplace {
 		return nil, false
 	}
 	for _, k := range ch.Delete {

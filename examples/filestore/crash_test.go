@@ -102,7 +102,7 @@ func newCrashRun(t *testing.T) *crashRun {
 	s := newTestStore(t)
 	c := &crashRun{t: t, dir: s.dir, store: s, ids: crashIDs(), acked: make([]int, crashSessions)}
 	for _, id := range c.ids {
-		mustNil(t, s.Write(bg, id, sessions.Change{Replace: true, Set: countRecord(0, crashPad)}, time.Hour))
+		mustNil(t, s.Write(bg, id, sessions.Change{Mode: sessions.ModeReplace, Set: countRecord(0, crashPad)}, time.Hour))
 	}
 	return c
 }
@@ -224,7 +224,7 @@ func (c *crashRun) check() {
 		}
 		lost = true
 		c.t.Logf("session %d after the kill: counter %d, error %v; acknowledged %d", i, n, err, c.acked[i])
-		mustNil(c.t, c.store.Write(bg, id, sessions.Change{Replace: true, Set: countRecord(c.acked[i], crashPad)}, time.Hour))
+		mustNil(c.t, c.store.Write(bg, id, sessions.Change{Mode: sessions.ModeReplace, Set: countRecord(c.acked[i], crashPad)}, time.Hour))
 	}
 	if lost {
 		c.lostRounds++

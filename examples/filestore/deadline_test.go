@@ -38,7 +38,7 @@ func TestWriteCapsExpiryAtDeadline(t *testing.T) {
 		what string
 		ch   sessions.Change
 	}{
-		{"a Replace", sessions.Change{Replace: true, Set: sessions.Record{"__deadline": millis(end), "a": []byte("1")}}},
+		{"a Replace", sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"__deadline": millis(end), "a": []byte("1")}}},
 		{"a delta", sessions.Change{Set: sessions.Record{"b": []byte("2")}}},
 		{"a touch", sessions.Change{}},
 	}
@@ -86,14 +86,14 @@ func TestDeltaThatEndsTheLifetime(t *testing.T) {
 	s := newTestStore(t)
 	id := testID("ended")
 	past := millis(time.Now().Add(-time.Second))
-	mustNil(t, s.Write(bg, id, sessions.Change{Replace: true, Set: sessions.Record{"__deadline": millis(time.Now().Add(time.Hour))}}, time.Hour))
+	mustNil(t, s.Write(bg, id, sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"__deadline": millis(time.Now().Add(time.Hour))}}, time.Hour))
 	if err := s.Write(bg, id, sessions.Change{Set: sessions.Record{"__deadline": past}}, time.Hour); !errors.Is(err, sessions.ErrNotFound) {
 		t.Errorf("a delta that sets a deadline already past gave %v, want ErrNotFound", err)
 	}
 	if _, err := s.Read(bg, id); !errors.Is(err, sessions.ErrNotFound) {
 		t.Errorf("Read after it gave %v, want ErrNotFound", err)
 	}
-	if err := s.Write(bg, id, sessions.Change{Replace: true, Set: sessions.Record{"__deadline": past}}, time.Hour); err != nil {
+	if err := s.Write(bg, id, sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"__deadline": past}}, time.Hour); err != nil {
 		t.Errorf("a Replace with a deadline already past gave %v, want nil", err)
 	}
 	if _, err := s.Read(bg, id); !errors.Is(err, sessions.ErrNotFound) {

@@ -187,7 +187,7 @@ func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl ti
 	now := time.Now().UnixNano()
 	expires, ended := expiry(rec, ttl, now)
 	switch {
-	case ended && !ch.Replace:
+	case ended && ch.Mode != sessions.ModeReplace:
 		if err := s.removeDurably(name + recordSuffix); err != nil {
 			return err
 		}
@@ -203,9 +203,9 @@ func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl ti
 // nothing to apply it to.
 func apply(ch sessions.Change, rec sessions.Record, live bool) (sessions.Record, error) {
 	switch {
-	case ch.Replace:
+	case ch.Mode == sessions.ModeReplace:
 		return ch.Apply(nil), nil
-	case !live && (!ch.Create || ch.IsTouch()):
+	case !live && (ch.Mode != sessions.ModeUpsert || ch.IsTouch()):
 		return nil, sessions.ErrNotFound
 	case !ch.IsTouch():
 		return ch.Apply(rec), nil

@@ -53,7 +53,7 @@ func TestInvalidIDsAreRefused(t *testing.T) {
 		if _, err := s.Read(bg, id); !errors.Is(err, ErrInvalidID) {
 			t.Errorf("Read(%q) gave %v, want ErrInvalidID", id, err)
 		}
-		if err := s.Write(bg, id, sessions.Change{Replace: true, Set: sessions.Record{"a": []byte("1")}}, time.Minute); !errors.Is(err, ErrInvalidID) {
+		if err := s.Write(bg, id, sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"a": []byte("1")}}, time.Minute); !errors.Is(err, ErrInvalidID) {
 			t.Errorf("Write(%q) gave %v, want ErrInvalidID", id, err)
 		}
 		if err := s.Remove(bg, id, time.Minute); !errors.Is(err, ErrInvalidID) {
@@ -91,7 +91,7 @@ func TestUndecodableFileIsCorrupt(t *testing.T) {
 			t.Errorf("%s file: a delta Write gave %v, want ErrNotFound", name, err)
 		}
 	}
-	if err := s.Write(bg, id, sessions.Change{Create: true, Set: sessions.Record{"a": []byte("1")}}, time.Minute); err != nil {
+	if err := s.Write(bg, id, sessions.Change{Mode: sessions.ModeUpsert, Set: sessions.Record{"a": []byte("1")}}, time.Minute); err != nil {
 		t.Fatalf("a Create over a corrupt file gave %v, want nil", err)
 	}
 	if rec, err := s.Read(bg, id); err != nil || string(rec["a"]) != "1" {
@@ -105,7 +105,7 @@ func TestUndecodableFileIsCorrupt(t *testing.T) {
 func TestTombstoneBesideRecord(t *testing.T) {
 	s := newTestStore(t)
 	id := testID("crashed remove")
-	if err := s.Write(bg, id, sessions.Change{Replace: true, Set: sessions.Record{"user": []byte("alice")}}, time.Hour); err != nil {
+	if err := s.Write(bg, id, sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"user": []byte("alice")}}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	if err := writeFile(s.path(id+tombSuffix), encode(magicTomb, time.Now().Add(time.Hour).UnixNano(), nil)); err != nil {
@@ -128,7 +128,11 @@ func TestReadersNeverSeeAPartialRecord(t *testing.T) {
 	s := newTestStore(t)
 	id := testID("readers")
 	write := func(n int) error {
-		return s.Write(bg, id, sessions.Change{Replace: n == 0, Set: countRecord(n, 16<<10)}, time.Hour)
+		ch := sessions.Change{Set: countRecord(n, 16<<10)}
+		if n == 0 {
+			ch.Mode = sessions.ModeReplace
+		}
+		return s.Write(bg, id, ch, time.Hour)
 	}
 	if err := write(0); err != nil {
 		t.Fatal(err)
@@ -197,7 +201,7 @@ func TestLocksAreDroppedAndHonourContext(t *testing.T) {
 			defer wg.Done()
 			id := testID(strconv.Itoa(i % 3))
 			for range 20 {
-				s.Write(bg, id, sessions.Change{Create: true, Set: sessions.Record{strconv.Itoa(i): []byte("1")}}, time.Hour)
+				s.Write(bg, id, sessions.Change{Mode: sessions.ModeUpsert, Set: sessions.Record{strconv.Itoa(i): []byte("1")}}, time.Hour)
 			}
 		}()
 	}
@@ -213,7 +217,7 @@ func TestLocksAreDroppedAndHonourContext(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(bg, 50*time.Millisecond)
 	defer cancel()
-	if err := s.Write(ctx, id, sessions.Change{Replace: true}, time.Hour); !errors.Is(err, context.DeadlineExceeded) {
+	if err := s.Write(ctx, id, sessions.Change{Mode: sessions.ModeReplace}, time.Hour); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("a Write waiting for a held lock gave %v when its context expired, want DeadlineExceeded", err)
 	}
 	unlock()
@@ -226,7 +230,7 @@ func TestSweeperDeletesExpiredFiles(t *testing.T) {
 	orphanAge := func(o *options) { o.orphanAge = time.Minute }
 	s := newTestStore(t, WithSweepInterval(10*time.Millisecond), orphanAge)
 	short, long := 50*time.Millisecond, time.Hour
-	set := sessions.Change{Replace: true, Set: sessions.Record{"a": []byte("1")}}
+	set := sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"a": []byte("1")}}
 	mustNil(t, s.Write(bg, testID("expiring"), set, short))
 	mustNil(t, s.Write(bg, "u:"+testID("live"), set, long))
 	s.Remove(bg, testID("expiring tomb"), short)

@@ -64,7 +64,7 @@ func TestTwoStoresRemoveOnce(t *testing.T) {
 	bad := 0
 	for i := range rounds {
 		id := testID("remove " + strconv.Itoa(i))
-		mustNil(t, a.Write(bg, id, sessions.Change{Replace: true, Set: sessions.Record{"user": []byte("alice")}}, time.Hour))
+		mustNil(t, a.Write(bg, id, sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"user": []byte("alice")}}, time.Hour))
 		errs := together(
 			func() error { return a.Remove(bg, id, time.Hour) },
 			func() error { return b.Remove(bg, id, time.Hour) },
@@ -94,7 +94,7 @@ func TestTwoStoresRemoveOnce(t *testing.T) {
 func TestTwoStoresMergeWrites(t *testing.T) {
 	a, b := twoStores(t)
 	id := testID("merge")
-	mustNil(t, a.Write(bg, id, sessions.Change{Replace: true, Set: sessions.Record{"user": []byte("alice")}}, time.Hour))
+	mustNil(t, a.Write(bg, id, sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"user": []byte("alice")}}, time.Hour))
 	const writes = 100
 	fns := make([]func() error, writes)
 	for i := range fns {
@@ -129,7 +129,7 @@ func TestLockWaitHonoursContext(t *testing.T) {
 	mustNil(t, err)
 	ctx, cancel := context.WithTimeout(bg, 50*time.Millisecond)
 	defer cancel()
-	set := sessions.Change{Replace: true, Set: sessions.Record{"a": []byte("1")}}
+	set := sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"a": []byte("1")}}
 	if err := a.Write(ctx, id, set, time.Hour); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("a Write waiting for a lock another Store holds gave %v when its context expired, want DeadlineExceeded", err)
 	}
@@ -158,7 +158,7 @@ func TestLockHeldByAnotherProcess(t *testing.T) {
 	mustNil(t, cmd.Start())
 	drained := waitForLine(t, out, "locked", stderr)
 
-	set := sessions.Change{Replace: true, Set: sessions.Record{"a": []byte("1")}}
+	set := sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"a": []byte("1")}}
 	ctx, cancel := context.WithTimeout(bg, 100*time.Millisecond)
 	defer cancel()
 	if err := s.Write(ctx, holdID, set, time.Hour); !errors.Is(err, context.DeadlineExceeded) {

@@ -23,20 +23,19 @@ func StatementsPerCall(t *testing.T, s sessions.Store, count func() int64, want 
 		call func() error
 	}{
 		{"Write Replace", func() error {
-			return s.Write(bg, id, sessions.Change{Replace: true, Set: sessions.Record{"a": []byte("1")}}, time.Minute)
+			return s.Write(bg, id, sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"a": []byte("1")}}, time.Minute)
 		}},
 		{"Write Replace again", func() error {
-			return s.Write(bg, id, sessions.Change{Replace: true, Set: sessions.Record{"a": []byte("1")}}, time.Minute)
+			return s.Write(bg, id, sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"a": []byte("1")}}, time.Minute)
 		}},
 		{"Write delta", func() error {
 			return s.Write(bg, id, sessions.Change{Set: sessions.Record{"b": []byte("2")}, Delete: []string{"a"}}, time.Minute)
 		}},
 		{"Write Create", func() error {
-			return s.Write(bg, "u:1", sessions.Change{Create: true, Set: sessions.Record{"h": []byte("1")}}, time.Minute)
+			return s.Write(bg, "u:1", sessions.Change{Mode: sessions.ModeUpsert, Set: sessions.Record{"h": []byte("1")}}, time.Minute)
 		}},
 		{"Write touch", func() error { return s.Write(bg, id, sessions.Change{}, time.Minute) }},
 		{"Read", func() error { _, err := s.Read(bg, id); return err }},
-		{"Exists", func() error { _, err := s.Exists(bg, id); return err }},
 		{"Remove", func() error { return s.Remove(bg, id, time.Minute) }},
 		{"Remove (no record)", func() error { return expect(s.Remove(bg, tomb, time.Minute), sessions.ErrNotFound) }},
 		{"Write refused", func() error {

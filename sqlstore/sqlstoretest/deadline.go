@@ -47,7 +47,7 @@ func Deadline(t *testing.T, s sessions.Store) {
 			id := "d" + margin.String()
 			end := time.Now().Add(margin)
 			ch := deadline(margin)
-			ch.Replace = true
+			ch.Mode = sessions.ModeReplace
 			if err := write(id, ch); err != nil {
 				t.Fatal(err)
 			}
@@ -70,7 +70,7 @@ func Deadline(t *testing.T, s sessions.Store) {
 	})
 	t.Run("DeltaSetsPastDeadline", func(t *testing.T) {
 		ch := deadline(time.Hour)
-		ch.Replace = true
+		ch.Mode = sessions.ModeReplace
 		if err := write("past", ch); err != nil {
 			t.Fatal(err)
 		}
@@ -89,8 +89,8 @@ func Deadline(t *testing.T, s sessions.Store) {
 				id string
 				ch sessions.Change
 			}{
-				{later, sessions.Change{Replace: true, Set: sessions.Record{"__deadline": millis(time.Hour)}}},
-				{dropped, sessions.Change{Replace: true, Set: sessions.Record{"__deadline": millis(margin)}}},
+				{later, sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"__deadline": millis(time.Hour)}}},
+				{dropped, sessions.Change{Mode: sessions.ModeReplace, Set: sessions.Record{"__deadline": millis(margin)}}},
 				{later, deadline(margin)},
 				{later, x},
 				{dropped, sessions.Change{Delete: []string{"__deadline"}}},
