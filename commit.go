@@ -231,7 +231,7 @@ func (s *Session) createFailed(id string, err error) error {
 // emits ev.
 func (s *Session) adoptNew(id string, rec Record, md meta, ev Event) {
 	s.id, s.rec, s.meta = id, rec, md
-	ev.Session, ev.UserID = handle(id), md.user
+	ev.Handle, ev.UserID = handle(id), md.user
 	s.m.emit(s.ctx, ev)
 }
 

@@ -12,7 +12,7 @@ import (
 func TestBlindDeleteIsWritten(t *testing.T) {
 	st := newTestMemoryStore(t)
 	cs := &countingStore{Store: st}
-	m := New(cs, WithSecure(false))
+	m := New(cs, WithCookieSecure(false))
 	mux := http.NewServeMux()
 	mux.HandleFunc("/set", func(w http.ResponseWriter, r *http.Request) { Get(r).Set("cart", "full") })
 	mux.HandleFunc("/del", func(w http.ResponseWriter, r *http.Request) { Get(r).Delete("cart") })

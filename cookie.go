@@ -350,9 +350,9 @@ func domainShape(d string) error {
 	case strings.Contains(d, "://"):
 		return fmt.Errorf("is a URL; give the host name alone: %q", host)
 	case strings.Contains(d, "/"):
-		return fmt.Errorf("has a path; give the host name alone (%q), and the path with WithPath", host)
+		return fmt.Errorf("has a path; give the host name alone (%q), and the path with WithCookiePath", host)
 	case net.ParseIP(strings.Trim(host, "[]")) != nil:
-		return fmt.Errorf("is an IP address, which browsers share with no other host; leave WithDomain out for a cookie of this host only")
+		return fmt.Errorf("is an IP address, which browsers share with no other host; leave WithCookieDomain out for a cookie of this host only")
 	case strings.Contains(d, ":"):
 		return fmt.Errorf("has a port, which browsers refuse in a Domain; give the host name alone: %q", host)
 	}
@@ -403,7 +403,7 @@ func domainLabels(given, d string) error {
 		}
 	}
 	if len(labels) == 1 {
-		return fmt.Errorf("cookie domain %q is a single label: browsers refuse it as a Domain, or keep the cookie for that host alone; leave WithDomain out for a cookie of this host only", given)
+		return fmt.Errorf("cookie domain %q is a single label: browsers refuse it as a Domain, or keep the cookie for that host alone; leave WithCookieDomain out for a cookie of this host only", given)
 	}
 	return nil
 }

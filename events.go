@@ -46,9 +46,10 @@ func (k EventKind) String() string {
 // given to WithEvents. It never carries a session ID, only handles.
 type Event struct {
 	Kind EventKind
-	// Session is the handle of the session: the new one after a Login or
-	// Renew. It is "" for a store call of no one session (a user's index).
-	Session string
+	// Handle is the session's handle (never its ID): the new one after a
+	// Login or Renew. It is "" for a store call on one of the Manager's own
+	// records (a user's index, a successor record).
+	Handle string
 	// Previous is the handle a Login or Renew moved the session from.
 	Previous string
 	// UserID is the user the session is bound to, when known.
@@ -98,7 +99,7 @@ func (m *Manager) endCall(ctx context.Context, op, key string, start time.Time, 
 	}
 	e := Event{Kind: EventStoreCall, Op: op, Duration: time.Since(start)}
 	if validHandle(key) {
-		e.Session = key
+		e.Handle = key
 	}
 	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrInvalidated) {
 		e.Err = err

@@ -64,11 +64,11 @@ func TestEvents(t *testing.T) {
 	}
 	for _, e := range evs {
 		for _, raw := range []string{id, other, id3} {
-			if strings.Contains(e.Session+e.Previous, raw) {
+			if strings.Contains(e.Handle+e.Previous, raw) {
 				t.Fatalf("event %+v carries a raw session ID", e)
 			}
 		}
-		if e.Kind == EventLogin && (e.UserID != "alice" || e.Session == "") {
+		if e.Kind == EventLogin && (e.UserID != "alice" || e.Handle == "") {
 			t.Errorf("login event %+v lacks its user or handle", e)
 		}
 		if e.Kind == EventStoreCall && (e.Op == "" || e.Duration <= 0) {

@@ -184,7 +184,7 @@ func (s *Session) end(end ending) ([]string, error) {
 		return ended, err
 	}
 	if len(ended) > 0 {
-		m.emit(s.ctx, Event{Kind: EventDestroyed, Session: h, UserID: end.user})
+		m.emit(s.ctx, Event{Kind: EventDestroyed, Handle: h, UserID: end.user})
 	}
 	if end.user != "" {
 		if err := m.indexDelete(s.ctx, end.user, append(ended, h)); err != nil {
@@ -449,5 +449,5 @@ func (m *Manager) refused(ctx context.Context, id string, err error) {
 		msg = "session write refused: the session ended before the request committed"
 	}
 	m.log(ctx, slog.LevelInfo, msg, id)
-	m.emit(ctx, Event{Kind: EventRefused, Session: handle(id)})
+	m.emit(ctx, Event{Kind: EventRefused, Handle: handle(id)})
 }

@@ -372,7 +372,7 @@ func (w *responseWriter) setCookie(iss issue) {
 	if cfg.cookie.secure && plainHTTP(w.r) {
 		w.s.m.insecureOnce.Do(func() {
 			cfg.logger.LogAttrs(w.r.Context(), slog.LevelWarn,
-				"a Secure session cookie was sent over plain HTTP to a host that is not localhost: browsers drop it, so sessions will not stick; serve HTTPS (or mark it with X-Forwarded-Proto behind a proxy), or use WithSecure(false) for local development",
+				"a Secure session cookie was sent over plain HTTP to a host that is not localhost: browsers drop it, so sessions will not stick; serve HTTPS (or mark it with X-Forwarded-Proto behind a proxy), or use WithCookieSecure(false) for local development",
 				slog.String("host", w.r.Host))
 		})
 	}

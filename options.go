@@ -117,7 +117,7 @@ func WithCookieName(name string) Option {
 	return func(c *config) { c.cookie.name = name }
 }
 
-// WithDomain sets the cookie's Domain attribute, which shares the cookie
+// WithCookieDomain sets the cookie's Domain attribute, which shares the cookie
 // with the subdomains of domain. Default: none, so the cookie is sent to the
 // host that set it only. A Domain rules out the "__Host-" prefix.
 //
@@ -127,48 +127,48 @@ func WithCookieName(name string) Option {
 // what a browser would drop the cookie for: a port ("example.com:8080"), a
 // URL or a path, an IP address, a single label ("localhost"), an empty
 // label, and characters other than letters, digits, '-', '_' and '.'.
-func WithDomain(domain string) Option {
+func WithCookieDomain(domain string) Option {
 	return func(c *config) { c.cookie.domain = domain }
 }
 
-// WithPath sets the cookie's Path attribute. Default: "/". It must start
+// WithCookiePath sets the cookie's Path attribute. Default: "/". It must start
 // with "/" and, since browsers compare it with percent-encoded request
 // paths, be printable ASCII without spaces or ';' (percent-encode the
 // rest), of at most 1024 bytes.
-func WithPath(path string) Option {
+func WithCookiePath(path string) Option {
 	return func(c *config) { c.cookie.path = path }
 }
 
-// WithSecure sets the cookie's Secure attribute. Default: true. Browsers
+// WithCookieSecure sets the cookie's Secure attribute. Default: true. Browsers
 // treat http://localhost as a secure origin, so local development works
 // with the default; turn it off only for plain-HTTP deployments.
-func WithSecure(secure bool) Option {
+func WithCookieSecure(secure bool) Option {
 	return func(c *config) { c.cookie.secure = secure }
 }
 
-// WithHTTPOnly sets the cookie's HttpOnly attribute. Default: true.
-func WithHTTPOnly(httpOnly bool) Option {
+// WithCookieHTTPOnly sets the cookie's HttpOnly attribute. Default: true.
+func WithCookieHTTPOnly(httpOnly bool) Option {
 	return func(c *config) { c.cookie.httpOnly = httpOnly }
 }
 
-// WithSameSite sets the cookie's SameSite attribute. Default:
+// WithCookieSameSite sets the cookie's SameSite attribute. Default:
 // http.SameSiteLaxMode. http.SameSiteDefaultMode leaves the attribute out;
 // http.SameSiteNoneMode needs Secure. New refuses any other value.
-func WithSameSite(mode http.SameSite) Option {
+func WithCookieSameSite(mode http.SameSite) Option {
 	return func(c *config) { c.cookie.sameSite = mode }
 }
 
-// WithPartitioned sets the cookie's Partitioned attribute (CHIPS), for
+// WithCookiePartitioned sets the cookie's Partitioned attribute (CHIPS), for
 // sessions inside third-party iframes. Default: false. It needs Secure.
-func WithPartitioned(partitioned bool) Option {
+func WithCookiePartitioned(partitioned bool) Option {
 	return func(c *config) { c.cookie.partitioned = partitioned }
 }
 
-// WithPersistentCookie chooses between a persistent cookie, which the
+// WithCookiePersistent chooses between a persistent cookie, which the
 // browser keeps until the session's absolute lifetime ends (Max-Age), and a
 // browser-session cookie, which the browser drops when it closes. Default:
 // true (persistent). Session.RememberMe overrides it for one session.
-func WithPersistentCookie(persistent bool) Option {
+func WithCookiePersistent(persistent bool) Option {
 	return func(c *config) { c.cookie.persist = persistent }
 }
 

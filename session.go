@@ -125,7 +125,7 @@ func (s *Session) adopt(rec Record) {
 		// ours): tombstone it, so that no write-only request, which does
 		// not read, can write to it again.
 		m.log(s.ctx, slog.LevelDebug, "session expired: a new session starts", s.cookieID)
-		m.emit(s.ctx, Event{Kind: EventExpired, Session: handle(s.cookieID), UserID: md.user})
+		m.emit(s.ctx, Event{Kind: EventExpired, Handle: handle(s.cookieID), UserID: md.user})
 		if _, err := m.remove(s.ctx, handle(s.cookieID)); err != nil {
 			m.logError(s.ctx, "removing an expired session failed", s.cookieID, err)
 		}
@@ -365,7 +365,7 @@ func (s *Session) Err() error {
 // the session and survives Renew. A change re-sends the cookie, so after
 // the response headers were sent it fails like every late change that
 // needs a cookie: the error handler gets ErrHeadersWritten. Without a call
-// the session follows WithPersistentCookie.
+// the session follows WithCookiePersistent.
 func (s *Session) RememberMe(persistent bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

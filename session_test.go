@@ -299,10 +299,10 @@ func TestCookieExpiryFollowsLifetime(t *testing.T) {
 	if id2 == id || len(cs) != 1 || cs[0].MaxAge != 0 {
 		t.Fatalf("after Renew the remember-me choice was lost: %q", w.Header().Values("Set-Cookie"))
 	}
-	m2 := New(newTestMemoryStore(t), WithPersistentCookie(false))
+	m2 := New(newTestMemoryStore(t), WithCookiePersistent(false))
 	w, _ = run(m2, "", func(s *Session) { s.Set("a", 1) })
 	if c := w.Result().Cookies()[0]; c.MaxAge != 0 {
-		t.Fatalf("WithPersistentCookie(false): Max-Age %d", c.MaxAge)
+		t.Fatalf("WithCookiePersistent(false): Max-Age %d", c.MaxAge)
 	}
 }
 
@@ -477,7 +477,7 @@ func TestCookieAttributes(t *testing.T) {
 		t.Error("a request that wrote nothing got a cookie or cache headers")
 	}
 
-	custom := New(newTestMemoryStore(t), WithCookieName("sid"), WithDomain("example.com"), WithSameSite(http.SameSiteStrictMode), WithPartitioned(true), WithPath("/app"))
+	custom := New(newTestMemoryStore(t), WithCookieName("sid"), WithCookieDomain("example.com"), WithCookieSameSite(http.SameSiteStrictMode), WithCookiePartitioned(true), WithCookiePath("/app"))
 	w, _ = run(custom, "", func(s *Session) { s.Set("a", 1) })
 	line = w.Header().Get("Set-Cookie")
 	for _, want := range []string{"sid=", "Domain=example.com", "Path=/app", "SameSite=Strict", "Partitioned", "Secure"} {
@@ -485,7 +485,7 @@ func TestCookieAttributes(t *testing.T) {
 			t.Errorf("custom Set-Cookie %q lacks %q", line, want)
 		}
 	}
-	plain := New(newTestMemoryStore(t), WithSecure(false), WithHTTPOnly(false))
+	plain := New(newTestMemoryStore(t), WithCookieSecure(false), WithCookieHTTPOnly(false))
 	if plain.CookieName() != "session" {
 		t.Errorf("insecure cookie name %q, want session", plain.CookieName())
 	}
@@ -529,16 +529,16 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		want string
 	}{
 		{"lifetime shorter than idle", []Option{WithIdleTimeout(2 * time.Hour), WithLifetime(time.Hour)}, "shorter than the idle timeout"},
-		{"__Host- with Domain", []Option{WithCookieName("__Host-s"), WithDomain("example.com")}, "__Host-"},
-		{"__Host- without Secure", []Option{WithCookieName("__Host-s"), WithSecure(false)}, "__Host-"},
-		{"__Secure- without Secure", []Option{WithCookieName("__Secure-s"), WithSecure(false)}, "__Secure-"},
-		{"SameSite=None without Secure", []Option{WithSameSite(http.SameSiteNoneMode), WithSecure(false)}, "SameSite=None"},
-		{"Partitioned without Secure", []Option{WithPartitioned(true), WithSecure(false)}, "Partitioned"},
+		{"__Host- with Domain", []Option{WithCookieName("__Host-s"), WithCookieDomain("example.com")}, "__Host-"},
+		{"__Host- without Secure", []Option{WithCookieName("__Host-s"), WithCookieSecure(false)}, "__Host-"},
+		{"__Secure- without Secure", []Option{WithCookieName("__Secure-s"), WithCookieSecure(false)}, "__Secure-"},
+		{"SameSite=None without Secure", []Option{WithCookieSameSite(http.SameSiteNoneMode), WithCookieSecure(false)}, "SameSite=None"},
+		{"Partitioned without Secure", []Option{WithCookiePartitioned(true), WithCookieSecure(false)}, "Partitioned"},
 		{"touch interval not shorter than idle", []Option{WithIdleTimeout(time.Minute), WithTouchInterval(time.Minute)}, "touch interval"},
 		{"zero lifetime", []Option{WithLifetime(0)}, "lifetime"},
 		{"bad cookie name", []Option{WithCookieName("a b")}, "cookie name"},
 		{"empty cookie name", []Option{WithCookieName("")}, "cookie name"},
-		{"relative path", []Option{WithPath("app")}, "path"},
+		{"relative path", []Option{WithCookiePath("app")}, "path"},
 		{"zero commit timeout", []Option{WithCommitTimeout(0)}, "commit timeout"},
 		{"nil codec", []Option{WithCodec(nil)}, "codec"},
 	}

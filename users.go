@@ -415,7 +415,7 @@ func (m *Manager) endAll(ctx context.Context, userID string, handles []string) (
 			panic(r.panic)
 		}
 		for _, e := range r.ended {
-			m.emit(ctx, Event{Kind: EventDestroyed, Session: e, UserID: userID})
+			m.emit(ctx, Event{Kind: EventDestroyed, Handle: e, UserID: userID})
 		}
 		live += len(r.ended)
 		if r.err != nil {

@@ -14,7 +14,7 @@ import (
 // an Early Hints 103 first, a ResponseController Flush, ReadFrom, or
 // WriteHeader after Commit.
 func TestWriterPaths(t *testing.T) {
-	m := New(newTestMemoryStore(t), WithSecure(false))
+	m := New(newTestMemoryStore(t), WithCookieSecure(false))
 	mux := http.NewServeMux()
 	mux.HandleFunc("/hints", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Link", "</a.css>; rel=preload")

@@ -44,7 +44,7 @@ func TestRoundTripsHTTP(t *testing.T) {
 		}
 		clock := newTestClock()
 		m := sessions.New(st, sessions.WithIdleTimeout(30*time.Minute), sessions.WithTouchInterval(time.Minute),
-			sessions.WithSecure(false), sessions.WithClock(clock.Now),
+			sessions.WithCookieSecure(false), sessions.WithClock(clock.Now),
 			sessions.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 		if m.CookieName() != "session" {
 			t.Fatalf("cookie name %q, want session", m.CookieName())
@@ -123,7 +123,7 @@ func TestSessionMemoryUsage(t *testing.T) {
 			t.Skip("miniredis has no MEMORY USAGE")
 		}
 		st := e.store()
-		m := sessions.New(st, sessions.WithSecure(false))
+		m := sessions.New(st, sessions.WithCookieSecure(false))
 		srv := serve(t, m, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s := sessions.Get(r)
 			s.Set("user_id", 12345)

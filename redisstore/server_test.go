@@ -201,7 +201,7 @@ type faultServer struct {
 // /destroy logs out.
 func newFaultServer(t *testing.T, st sessions.Store, opts ...sessions.Option) *faultServer {
 	fs := &faultServer{}
-	opts = append([]sessions.Option{sessions.WithSecure(false), sessions.WithIdleTimeout(30 * time.Minute),
+	opts = append([]sessions.Option{sessions.WithCookieSecure(false), sessions.WithIdleTimeout(30 * time.Minute),
 		sessions.WithCommitTimeout(faultCommitTimeout), sessions.WithLogger(slog.New(slog.NewTextHandler(&fs.logs, nil)))}, opts...)
 	fs.m = sessions.New(st, opts...)
 	mux := http.NewServeMux()

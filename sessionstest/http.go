@@ -213,7 +213,7 @@ type httpSuite struct {
 func newHTTPSuite(t *testing.T, st sessions.Store, c config, opts ...sessions.Option) *httpSuite {
 	h := &httpSuite{t: t, cfg: c, st: &pausingStore{Store: st},
 		loaded: make(chan string, 64), proceed: make(chan struct{})}
-	base := []sessions.Option{sessions.WithSecure(false), sessions.WithLogger(testLogger(t))}
+	base := []sessions.Option{sessions.WithCookieSecure(false), sessions.WithLogger(testLogger(t))}
 	if c.header != "" {
 		base = append(base, sessions.WithHeader(c.header))
 	}

@@ -13,7 +13,7 @@ func main() {
 	gin.SetMode(gin.ReleaseMode)
 	st := sessions.NewMemoryStore()
 	defer st.Close()
-	m := sessions.New(st, sessions.WithSecure(false))
+	m := sessions.New(st, sessions.WithCookieSecure(false))
 	r := gin.New()
 	r.Use(ginsessions.Middleware(m))
 	r.Any("/*path", gin.WrapH(app()))

@@ -23,7 +23,7 @@ func main() {
 		log.Fatal(err)
 	}
 	defer st.Close()
-	if err := roundTrip(sessions.New(st, sessions.WithSecure(false)), nil); err != nil {
+	if err := roundTrip(sessions.New(st, sessions.WithCookieSecure(false)), nil); err != nil {
 		log.Fatal(err)
 	}
 }

@@ -14,7 +14,7 @@ func main() {
 	client := redis.NewClient(&redis.Options{Addr: os.Getenv("REDIS_ADDR")})
 	defer client.Close()
 	st := redisstore.New(client, redisstore.WithKeyPrefix("releasecheck:"))
-	if err := roundTrip(sessions.New(st, sessions.WithSecure(false)), nil); err != nil {
+	if err := roundTrip(sessions.New(st, sessions.WithCookieSecure(false)), nil); err != nil {
 		log.Fatal(err)
 	}
 }

@@ -10,7 +10,7 @@ import (
 func main() {
 	st := sessions.NewMemoryStore()
 	defer st.Close()
-	if err := roundTrip(sessions.New(st, sessions.WithSecure(false)), nil); err != nil {
+	if err := roundTrip(sessions.New(st, sessions.WithCookieSecure(false)), nil); err != nil {
 		log.Fatal(err)
 	}
 }

@@ -113,7 +113,7 @@ func TestDeltaThatEndsTheLifetime(t *testing.T) {
 // store without the cap, but it never fails with one.
 func TestWriteOnlyRequestAfterLifetime(t *testing.T) {
 	const lifetime = time.Second
-	m := sessions.New(newTestStore(t), sessions.WithLifetime(lifetime), sessions.WithSecure(false))
+	m := sessions.New(newTestStore(t), sessions.WithLifetime(lifetime), sessions.WithCookieSecure(false))
 	srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if v := r.URL.Query().Get("set"); v != "" {
 			sessions.Get(r).Set("k", v)

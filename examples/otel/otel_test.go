@@ -298,7 +298,7 @@ func TestNoAllocations(t *testing.T) {
 	t.Cleanup(func() { _ = provider.Shutdown(context.Background()) })
 	meters := map[string]metric.Meter{"noop": noop.NewMeterProvider().Meter("x"), "sdk": provider.Meter("x")}
 	evs := []sessions.Event{
-		{Kind: sessions.EventLogin, Session: strings.Repeat("a", 64), UserID: "alice"},
+		{Kind: sessions.EventLogin, Handle: strings.Repeat("a", 64), UserID: "alice"},
 		{Kind: sessions.EventStoreCall, Op: "read", Duration: time.Millisecond},
 		{Kind: sessions.EventStoreCall, Op: "write", Duration: time.Millisecond, Err: errStoreDown},
 	}

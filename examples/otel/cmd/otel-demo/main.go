@@ -50,7 +50,7 @@ func run(addr string, every time.Duration) error {
 	}
 	store := sessions.NewMemoryStore()
 	defer store.Close()
-	m := sessions.New(store, sessions.WithEvents(events), sessions.WithSecure(false))
+	m := sessions.New(store, sessions.WithEvents(events), sessions.WithCookieSecure(false))
 
 	srv := &http.Server{Addr: addr, Handler: m.Handler(routes()), ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
