@@ -194,17 +194,6 @@ func (m *Manager) devices(ctx context.Context, userID string, ix userIndex) ([]d
 	return out, nil
 }
 
-// isRenewing reports whether another session of found is being renewed
-// from h.
-func isRenewing(found map[string]device, h string) bool {
-	for _, d := range found {
-		if d.renewing == h {
-			return true
-		}
-	}
-	return false
-}
-
 // device reads the session with handle h and describes it, if it is a live
 // session of userID.
 func (m *Manager) device(ctx context.Context, userID, h string, now time.Time) (device, bool, error) {
