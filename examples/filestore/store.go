@@ -36,10 +36,11 @@ type Option func(*options)
 // WithSweepInterval sets how often the sweeper deletes expired records and
 // tombstones. The default is one minute. It only bounds how long expired
 // files take up disk space: they are never served, because every access
-// checks the expiry. A non-positive d keeps the default.
+// checks the expiry. Zero keeps the default; a negative d runs no sweeper,
+// as for every store of this repository.
 func WithSweepInterval(d time.Duration) Option {
 	return func(o *options) {
-		if d > 0 {
+		if d != 0 {
 			o.sweepInterval = d
 		}
 	}

@@ -283,3 +283,21 @@ func dirNames(t *testing.T, dir string) []string {
 	}
 	return names
 }
+
+// TestNegativeSweepIntervalRunsNoSweeper: a negative interval turns the
+// sweeper off, as it does for every store of this repository, and Close
+// still returns.
+func TestNegativeSweepIntervalRunsNoSweeper(t *testing.T) {
+	s, err := New(t.TempDir(), WithSweepInterval(-1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a sweeper runs with a negative interval")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

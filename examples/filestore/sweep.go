@@ -12,6 +12,9 @@ import (
 
 func (s *Store) sweepLoop(ctx context.Context, interval time.Duration) {
 	defer close(s.done)
+	if interval < 0 {
+		return
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
