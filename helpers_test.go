@@ -391,7 +391,11 @@ func (b *blobStore) Write(ctx context.Context, id string, ch Change, ttl time.Du
 	if err != nil {
 		return err
 	}
-	b.blobs[id] = blobEntry{data: data, expires: b.now().Add(ttl)}
+	expires := b.now().Add(ttl)
+	if old := b.blobs[id].expires; ch.Mode == ModeUpsert && live && old.After(expires) {
+		expires = old
+	}
+	b.blobs[id] = blobEntry{data: data, expires: expires}
 	return nil
 }
 

@@ -52,7 +52,10 @@ const (
 	// when none is live. The Manager uses it for the records that several
 	// requests may create at once (a user's index of sessions, a renewed
 	// session's successors), where a Replace would let the last of them drop
-	// the others' keys. An empty Change is a touch, which creates nothing.
+	// the others' keys. It never shortens the expiry of a live record: the
+	// expiry becomes the later of the one it has and ttl from now, so that a
+	// writer with a shorter ttl cannot end what another listed. An empty
+	// Change is a touch, which creates nothing.
 	ModeUpsert
 )
 
@@ -156,7 +159,8 @@ type Store interface {
 	Read(ctx context.Context, key string) (Record, error)
 
 	// Write applies ch to the record under key and sets its expiry to ttl
-	// from now, atomically: the tombstone check, the change and the new
+	// from now (in ModeUpsert, to the later of that and the expiry it has),
+	// atomically: the tombstone check, the change and the new
 	// expiry are one step that no other Write or Remove on key can
 	// interleave with.
 	//

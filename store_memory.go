@@ -162,7 +162,11 @@ func (s *MemoryStore) Write(ctx context.Context, id string, ch Change, ttl time.
 		}
 		ttl = left
 	}
-	e.expires = addTTL(now, ttl)
+	expires := addTTL(now, ttl)
+	if ch.Mode == ModeUpsert && live && e.expires > expires {
+		expires = e.expires // an upsert never shortens what another writer set
+	}
+	e.expires = expires
 	if e.expires <= now {
 		delete(sh.records, id)
 		return nil

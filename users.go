@@ -442,14 +442,10 @@ func (m *Manager) index(ctx context.Context, userID string, strict bool) (userIn
 }
 
 // indexTTL is the expiry of an index that holds ix after a write: the last
-// deadline it lists, and never less than this Manager's lifetime, so that
-// a session that a server of the same lifetime adds concurrently, unseen by
-// this write, never outlives its entry. Servers whose lifetimes differ (a
-// rolling deploy) thus keep the index as long as its longest session, with
-// one exception: a write that races another server's first entry of a
-// longer lifetime, within the instant between this write's read of the
-// index and its write, sets the shorter expiry (a Write sets the expiry; it
-// cannot keep the longer of two).
+// deadline it lists, and never less than this Manager's lifetime. Every
+// index write is a ModeUpsert, which never shortens the expiry, so servers
+// whose lifetimes differ (a rolling deploy) keep the index as long as its
+// longest session, even when their writes race.
 func (m *Manager) indexTTL(ix userIndex, now time.Time) time.Duration {
 	ttl := m.cfg.lifetime
 	for _, d := range ix {
@@ -508,7 +504,7 @@ func (m *Manager) indexDrop(ctx context.Context, userID string, ix userIndex, ha
 	if len(del) == 0 {
 		return nil
 	}
-	err := m.write(ctx, userKey(userID), Change{Delete: del}, m.indexTTL(ix, m.cfg.now()))
+	err := m.write(ctx, userKey(userID), Change{Mode: ModeUpsert, Delete: del}, m.indexTTL(ix, m.cfg.now()))
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("sessions: write user index: %w", err)
 	}

@@ -134,6 +134,7 @@ var checks = []struct {
 	{"RemoveOfUnknownIDLeavesTombstone", (*suite).removeOfUnknownIDLeavesTombstone},
 	{"RemoveReportsWhetherRecordWasLive", (*suite).removeReportsWhetherRecordWasLive},
 	{"RemoveKeepsLongerTombstone", (*suite).removeKeepsLongerTombstone},
+	{"UpsertKeepsLongerExpiry", (*suite).upsertKeepsLongerExpiry},
 	{"ConcurrentRemovesExactlyOneWins", (*suite).concurrentRemovesExactlyOneWins},
 	{"RecordsExpire", (*suite).recordsExpire},
 	{"TombstonesExpire", (*suite).tombstonesExpire},
@@ -329,6 +330,21 @@ func (c *suite) removeKeepsLongerTombstone() {
 	c.wait(expireWait)
 	c.expectTombstone(id, fmt.Sprintf(
 		"%v after a Remove with a TTL of %v followed by one with a TTL of %v: a Remove never shortens a tombstone that already lasts longer",
+		expireWait, longTTL, shortTTL))
+}
+
+// upsertKeepsLongerExpiry: a Write in ModeUpsert to a live record never
+// shortens the expiry another writer set. Servers with different lifetimes
+// share a user's index; the one with the shorter must not make it expire
+// before a session the other listed in it.
+func (c *suite) upsertKeepsLongerExpiry() {
+	id := "u:" + newID()
+	c.mustWrite(id, sessions.Change{Mode: sessions.ModeUpsert, Set: rec("long", "1")}, longTTL, "a Write in ModeUpsert")
+	c.mustWrite(id, sessions.Change{Mode: sessions.ModeUpsert, Set: rec("short", "1"), Delete: []string{"none"}}, shortTTL,
+		"a second Write in ModeUpsert, with a shorter TTL")
+	c.wait(expireWait)
+	c.expectRecord(id, rec("long", "1", "short", "1"), fmt.Sprintf(
+		"%v after a Write in ModeUpsert with a TTL of %v followed by one with a TTL of %v: a Write in ModeUpsert never shortens the expiry of a live record",
 		expireWait, longTTL, shortTTL))
 }
 

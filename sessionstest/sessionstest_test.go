@@ -46,6 +46,7 @@ const (
 	flawShortenTombstone   = "shorten-tombstone"     // Remove replaces a longer tombstone
 	flawCreateIgnored      = "create-ignored"        // Create to a missing ID gives ErrNotFound
 	flawCreateNotAtomic    = "create-not-atomic"     // Create checks for the record, unlocks, then writes a new one
+	flawUpsertShortens     = "upsert-shortens"       // an upsert sets the expiry even when it is shorter
 	flawEnv                = "SESSIONSTEST_BROKEN"   // names the flaw for TestBrokenStoreHelper
 )
 
@@ -127,7 +128,11 @@ func (s *refStore) Write(ctx context.Context, id string, ch sessions.Change, ttl
 	default:
 		e.rec = ch.Apply(e.rec)
 	}
-	e.expires = s.now().Add(ttl)
+	expires := s.now().Add(ttl)
+	if ch.Mode == sessions.ModeUpsert && ok && e.expires.After(expires) && s.flaw != flawUpsertShortens {
+		expires = e.expires
+	}
+	e.expires = expires
 	s.records[id] = e
 	return nil
 }
@@ -262,6 +267,12 @@ func TestSuiteCatchesBrokenStores(t *testing.T) {
 			mustFail: []string{"TouchExtendsExpiry", "WriteSetsExpiryFromNow"},
 			mustPass: []string{"DeltaExtendsExpiry", "TouchNeverCreates"},
 			mustSay:  "must outlive its first TTL",
+		},
+		{
+			flaw:     flawUpsertShortens,
+			mustFail: []string{"UpsertKeepsLongerExpiry"},
+			mustPass: []string{"CreateMergesLiveRecord", "DeltaExtendsExpiry"},
+			mustSay:  "never shortens the expiry",
 		},
 		{
 			flaw:     flawMutateInPlace,

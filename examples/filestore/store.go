@@ -178,15 +178,19 @@ func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl ti
 	} else if tomb {
 		return sessions.ErrInvalidated
 	}
-	rec, live, err := s.current(name)
+	old, live, err := s.currentFile(name)
 	if err != nil && !errors.Is(err, sessions.ErrCorrupt) {
 		return err
 	}
-	if rec, err = apply(ch, rec, live); err != nil {
+	rec, err := apply(ch, old.rec, live)
+	if err != nil {
 		return err
 	}
 	now := time.Now().UnixNano()
 	expires, ended := expiry(rec, ttl, now)
+	if ch.Mode == sessions.ModeUpsert && live && old.expires > expires {
+		expires = old.expires // an upsert never shortens what another writer set
+	}
 	switch {
 	case ended && ch.Mode != sessions.ModeReplace:
 		if err := s.removeDurably(name + recordSuffix); err != nil {
@@ -322,11 +326,17 @@ func (s *Store) tombLive(name string) (bool, error) {
 // current returns the record of name and whether it is present, not
 // expired and inside its deadline, without looking at its tombstone.
 func (s *Store) current(name string) (sessions.Record, bool, error) {
+	f, live, err := s.currentFile(name)
+	return f.rec, live, err
+}
+
+// currentFile is current with the record's expiry.
+func (s *Store) currentFile(name string) (file, bool, error) {
 	f, ok, err := readFile(s.path(name+recordSuffix), magicRecord)
 	if err != nil || !ok || !f.live(time.Now().UnixNano()) {
-		return nil, false, err
+		return file{}, false, err
 	}
-	return f.rec, true, nil
+	return f, true, nil
 }
 
 // removeDurably deletes file, if it is there, and fsyncs the directory.

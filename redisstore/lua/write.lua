@@ -92,5 +92,12 @@ if deadline then
     return RESULT_NOT_FOUND
   end
 end
+-- An upsert never shortens the TTL that another writer set.
+if mode == MODE_CREATE and not missing then
+  local current = redis.call('PTTL', KEYS[1])
+  if current > ttl then
+    ttl = current
+  end
+end
 redis.call('PEXPIRE', KEYS[1], ttl)
 return RESULT_OK
