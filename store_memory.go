@@ -132,9 +132,10 @@ func (s *MemoryStore) Read(ctx context.Context, id string) (Record, error) {
 }
 
 // Write applies ch to the record under id and sets its expiry to ttl from
-// now, following the rules of Store.Write, but never past the session's
-// absolute deadline (see Store); a delta to a record past its deadline gives
-// ErrNotFound. A non-positive ttl leaves no record under id.
+// now (never shortening a live record's in ModeUpsert), following the rules
+// of Store.Write, but never past the session's absolute deadline (see
+// Store); a delta to a record past its deadline gives ErrNotFound. A
+// non-positive ttl leaves no record under id.
 func (s *MemoryStore) Write(ctx context.Context, id string, ch Change, ttl time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err

@@ -141,7 +141,8 @@ func (s *Store) readPrimary(ctx context.Context, key string) (sessions.Record, e
 	return rec, nil
 }
 
-// Write applies ch to the record under id and sets its TTL to ttl, in one
+// Write applies ch to the record under id and sets its TTL to ttl (in
+// sessions.ModeUpsert, to the longer of that and the TTL it has), in one
 // script: sessions.ErrInvalidated if id carries a tombstone,
 // sessions.ErrNotFound if ch is not a Replace and no record exists. The
 // ttl is rounded up to whole milliseconds; a ttl that is not positive
