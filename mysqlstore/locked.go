@@ -61,11 +61,12 @@ func (s *Store) lockedOnce(ctx context.Context, id string, ch sessions.Change, m
 		return stateTomb, nil
 	case kind == rowHealthy:
 		dl, keep := sqlstore.DeadlineOf(ch)
-		state, err = s.execIn(ctx, tx, s.whole, ms, dl, keep, ms, sqlstore.EncodeRecord(ch.Apply(rec)), ms, dl, keep, ms, id)
+		up, data := ch.Mode == sessions.ModeUpsert, sqlstore.EncodeRecord(ch.Apply(rec))
+		state, err = s.execIn(ctx, tx, s.whole, up, dl, keep, ms, dl, keep, ms, data, up, dl, keep, ms, dl, keep, ms, id)
 	case ch.Mode == sessions.ModeUpsert:
 		dl, _ := sqlstore.DeadlineOf(ch)
 		data := sqlstore.EncodeRecord(ch.Set)
-		state, err = s.execIn(ctx, tx, s.replace, id, ms, dl, ms, data, data, ms, dl, ms)
+		state, err = s.execIn(ctx, tx, s.replace, id, ms, dl, ms, data, data, true, ms, dl, ms, ms, dl, ms)
 	default:
 		return stateDead, nil
 	}

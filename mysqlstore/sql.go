@@ -86,25 +86,38 @@ const (
 //
 // Placeholders, in order, are listed above each statement. {E} is the new
 // expiry, min(now + ttl, deadline), and takes the placeholders ttl, dl, ttl.
+//
+// An upsert never shortens the expiry of a row that is no tombstone and has
+// not expired: it becomes the later of the one the row has and now + ttl,
+// capped at the deadline the record holds after the change. The expiry is
+// assigned last, and read from left to right it sees the new state and data
+// but still the old expiry: that expiry is all both readings can tell of the
+// old row, so a corrupt record that has not expired keeps its expiry as a
+// healthy one does. An expired row or a tombstone keeps nothing of its own.
 const (
-	// id, {E}, data, data, {E}
+	// id, {E}, data, data, upsert, ttl, dl, ttl, {E}. The locked path
+	// runs it for an upsert to a row that holds no healthy record, with
+	// upsert true; a Replace passes false.
 	sqlReplace = `INSERT INTO {T} (id, state, expires_at, data) VALUES (?, 1, {E}, ?)
 ON DUPLICATE KEY UPDATE
 	data = IF({TOMB}, data, ?),
 	state = LAST_INSERT_ID(IF({TOMB}, IFNULL(state, 3), 1)),
-	expires_at = IF({TOMB}, expires_at, {E})`
+	expires_at = IF({TOMB}, expires_at, IF(? AND expires_at > {N},
+		LEAST(GREATEST(expires_at, {N} + ?), COALESCE(?, GREATEST(expires_at, {N} + ?))), {E}))`
 
-	// id, {E}, patch, patch, patch, keep, ttl, ttl, {E}. The expiry keeps
-	// the stored deadline only for a record that was healthy: read from
-	// left to right, data is already the new record, valid either way, and
-	// a record that was not healthy got ch.Set, which holds no deadline
+	// id, {E}, patch, patch, patch, ttl, keep, dl, ttl, {E}. The expiry
+	// keeps the stored deadline only for a record that was healthy: read
+	// from left to right, data is already the new record, valid either way,
+	// and a record that was not healthy got ch.Set, which holds no deadline
 	// when the stored one is kept, so both readings agree.
 	sqlCreate = `INSERT INTO {T} (id, state, expires_at, data) VALUES (?, 1, {E}, JSON_MERGE_PATCH('{}', ?))
 ON DUPLICATE KEY UPDATE
 	data = IF({TOMB}, data, IF({HEALTHY}, JSON_MERGE_PATCH(data, ?), JSON_MERGE_PATCH('{}', ?))),
 	state = LAST_INSERT_ID(IF({TOMB}, IFNULL(state, 3), 1)),
-	expires_at = IF({TOMB}, expires_at,
-		IF(state = 1 AND expires_at > {N} AND ? AND {VALID}, LEAST({N} + ?, COALESCE({DL}, {N} + ?)), {E}))`
+	expires_at = IF({TOMB}, expires_at, IF(expires_at > {N},
+		LEAST(GREATEST(expires_at, {N} + ?),
+			COALESCE(IF(?, IF(state = 1 AND {VALID}, {DL}, NULL), ?), GREATEST(expires_at, {N} + ?))),
+		{E}))`
 
 	// {X}, patch, {X}, id; {X} is the new expiry of a live record:
 	// ttl, dl, keep, ttl. The statement also matches a tombstone, to
@@ -146,13 +159,16 @@ WHERE id = ? AND (state = 1 AND expires_at > {N}) IS NOT FALSE`
 	sqlLock = `SELECT state, expires_at > {N}, data FROM {T} WHERE id = ? FOR UPDATE`
 
 	// sqlWhole stores the record writeLocked merged, on the row it locked
-	// and found healthy: {X}, data, {X}, id. Read from left to right, the
-	// expiry reads the new data's deadline, which is the old one whenever
-	// {X} reads it (the change keeps it).
+	// and found healthy: {W}, data, {W}, id. {W} is the new expiry: {X},
+	// or for an upsert the later of {X} and the row's own capped at the
+	// deadline, which never shortens it. It takes upsert, dl, keep, ttl, dl,
+	// keep, ttl. Read from left to right, the expiry reads the new data's
+	// deadline, which is the old one whenever {W} reads it (the change
+	// keeps it), and the old expiry, which is assigned last.
 	sqlWhole = `UPDATE {T} SET
-	state = LAST_INSERT_ID(IF({X} > {N}, 1, 0)),
+	state = LAST_INSERT_ID(IF({W} > {N}, 1, 0)),
 	data = ?,
-	expires_at = {X}
+	expires_at = {W}
 WHERE id = ?`
 
 	// sqlSweepNull deletes rows whose expiry is NULL, which no TTL ends.
@@ -188,6 +204,8 @@ func replacer(table, index string, mariadb bool) *strings.Replacer {
 		"{I}", "`"+index+"`",
 		"{E}", `LEAST({N} + ?, COALESCE(?, {N} + ?))`,
 		"{X}", `LEAST({N} + ?, COALESCE(?, IF(?, {DL}, NULL), {N} + ?))`,
+		"{W}", `GREATEST(IF(?, LEAST(expires_at, COALESCE(?, IF(?, {DL}, NULL), expires_at)), 0),
+	LEAST({N} + ?, COALESCE(?, IF(?, {DL}, NULL), {N} + ?)))`,
 		"{TOMB}", tombSQL,
 		"{HEALTHY}", strings.ReplaceAll(healthySQL, "{VALID}", valid),
 		"{VALID}", valid,

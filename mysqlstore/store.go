@@ -211,15 +211,19 @@ func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
 // (JSON_MERGE_PATCH and JSON_REMOVE) for a change of up to 16 keys, or in a
 // transaction that merges in Go for a larger one (see writeLocked). The
 // expiry is capped at the record's "__deadline", and a delta to a record
-// past it gives sessions.ErrNotFound.
+// past it gives sessions.ErrNotFound. A Write in sessions.ModeUpsert to a
+// live record never shortens its expiry: it becomes the later of the one it
+// has and ttl from now, under that cap.
 //
 // A row that is not a record Read can return (see Read) counts as none: a
 // delta or touch gives sessions.ErrNotFound and leaves it as it is, a
-// Create or Replace overwrites it. The statements check the stored data
-// before they merge into it, so that no write reports success for a value
-// that Read could not return. A row whose state is NULL may be a tombstone:
-// it refuses every Write with sessions.ErrInvalidated until its expiry
-// passes, or until the sweeper deletes it if that cannot be read.
+// Create or Replace overwrites it (a Create keeps its expiry, as it keeps
+// a live record's, when that is later and has not passed). The statements
+// check the stored data before they merge into it, so that no write
+// reports success for a value that Read could not return. A row whose
+// state is NULL may be a tombstone: it refuses every Write with
+// sessions.ErrInvalidated until its expiry passes, or until the sweeper
+// deletes it if that cannot be read.
 func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl time.Duration) error {
 	state, err := s.write(ctx, id, ch, ttlMillis(ttl))
 	switch {
@@ -240,7 +244,7 @@ func (s *Store) write(ctx context.Context, id string, ch sessions.Change, ms int
 	switch {
 	case ch.Mode == sessions.ModeReplace:
 		data := sqlstore.EncodeRecord(ch.Set)
-		return s.exec(ctx, s.replace, id, ms, dl, ms, data, data, ms, dl, ms)
+		return s.exec(ctx, s.replace, id, ms, dl, ms, data, data, false, ms, dl, ms, ms, dl, ms)
 	case ch.IsTouch():
 		return s.exec(ctx, s.touch, ms, ms, ms, ms, id)
 	case len(ch.Set)+len(ch.Delete) > lockedKeys:
@@ -248,7 +252,7 @@ func (s *Store) write(ctx context.Context, id string, ch sessions.Change, ms int
 	}
 	p, paths := sqlstore.EncodeRecord(ch.Set), deletePaths(ch.Set, ch.Delete)
 	if ch.Mode == sessions.ModeUpsert {
-		args := append(append([]any{id, ms, dl, ms, p}, paths...), p, p, keep, ms, ms, ms, dl, ms)
+		args := append(append([]any{id, ms, dl, ms, p}, paths...), p, p, ms, keep, dl, ms, ms, dl, ms)
 		return s.execMerge(ctx, true, len(paths), args)
 	}
 	args := append(append([]any{ms, dl, keep, ms}, paths...), p, ms, dl, keep, ms, id)

@@ -52,7 +52,8 @@
 // statement), never the application's, so servers with skewed clocks agree.
 // Every read checks expires_at. A Write caps the expiry at the record's
 // "__deadline" (the Manager's absolute lifetime) and refuses a delta to a
-// record past it as a write to a missing record.
+// record past it as a write to a missing record. A Write in
+// sessions.ModeUpsert never shortens the expiry of a live record.
 //
 // A sweeper deletes expired rows, and rows whose expiry is NULL, every
 // sweep interval (see WithSweepInterval), in batches of at most WithSweepBatch rows, each one

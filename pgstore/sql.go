@@ -55,6 +55,11 @@ const (
 // Parameters of the write statements: $1 id, $2 ttl in ms, $3 the deadline
 // the change sets (or NULL), $4 the keys to set (a JSON object), $5 the keys
 // to delete, $6 whether the stored deadline stays.
+//
+// sqlCreate never shortens the expiry of a healthy row: it becomes the later
+// of the one the row has and now + ttl, capped at the deadline the record
+// holds after the change (LEAST ignores a NULL one). A row that is expired,
+// corrupt or a tombstone keeps nothing of its expiry.
 const (
 	sqlReplace = `INSERT INTO {T} AS t (id, state, expires_at, data)
 VALUES ($1, 1, LEAST({N} + $2, COALESCE($3, {N} + $2)), $4::jsonb)
@@ -67,8 +72,9 @@ VALUES ($1, 1, LEAST({N} + $2, COALESCE($3, {N} + $2)), $4::jsonb)
 ON CONFLICT (id) DO UPDATE SET
 	state = 1,
 	data = CASE WHEN {HEALTHY} THEN (t.data - $5::text[]) || EXCLUDED.data ELSE EXCLUDED.data END,
-	expires_at = CASE WHEN {HEALTHY} AND $6
-		THEN LEAST({N} + $2, COALESCE({DL:t.data}, {N} + $2)) ELSE EXCLUDED.expires_at END
+	expires_at = CASE WHEN {HEALTHY}
+		THEN LEAST(GREATEST(t.expires_at, {N} + $2), CASE WHEN $6 THEN {DL:t.data} ELSE $3 END)
+		ELSE EXCLUDED.expires_at END
 WHERE NOT {TOMB}
 RETURNING expires_at > {N}`
 

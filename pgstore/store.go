@@ -124,7 +124,9 @@ func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
 // rules of sessions.Store: the tombstone check, the change of only ch's keys
 // and the new expiry happen in the database, on the locked row. The expiry
 // is capped at the record's "__deadline", and a delta to a record past it
-// gives sessions.ErrNotFound.
+// gives sessions.ErrNotFound. A Write in sessions.ModeUpsert to a live
+// record never shortens its expiry: it becomes the later of the one it has
+// and ttl from now, under that cap.
 //
 // A row that is not a record Read can return (see Read) counts as none: a
 // delta or touch gives sessions.ErrNotFound and leaves it as it is, and a

@@ -99,7 +99,8 @@
 // which is the process's clock. Every read checks
 // expires_at. A Write caps the expiry at the record's "__deadline" (the
 // Manager's absolute lifetime) and refuses a delta to a record past it as a
-// write to a missing record. A sweeper deletes expired rows, and rows
+// write to a missing record. A Write in sessions.ModeUpsert never shortens
+// the expiry of a live record. A sweeper deletes expired rows, and rows
 // whose expiry is NULL or text, every sweep interval (see
 // WithSweepInterval), in batches of at most WithSweepBatch
 // rows, each one DELETE bounded by a LIMIT on the expires_at index and

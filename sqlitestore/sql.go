@@ -87,14 +87,20 @@ VALUES (?1, 1, min({N} + ?2, coalesce(?3, {NEVER})), ?3, ?4)
 ON CONFLICT (id) DO UPDATE SET state = 1, expires_at = excluded.expires_at, deadline = ?3, data = excluded.data
 WHERE NOT {TOMB}`
 
+	// sqlCreate never shortens the expiry of a healthy row: it becomes the
+	// later of the one the row has and now + ttl, capped at the deadline
+	// the row holds after the change. A row that is expired, corrupt or a
+	// tombstone keeps nothing of its expiry. Every expression of the SET
+	// list reads the old row.
 	sqlCreate = `INSERT INTO {T} (id, state, expires_at, deadline, data)
 VALUES (?1, 1, min({N} + ?2, coalesce(?3, {NEVER})), ?3, json_patch('{}', ?4))
 ON CONFLICT (id) DO UPDATE SET
 	state = 1,
 	data = CASE WHEN {HEALTHY} THEN json_patch(data, ?4) ELSE excluded.data END,
 	deadline = CASE WHEN ?5 AND {HEALTHY} THEN deadline ELSE ?3 END,
-	expires_at = CASE WHEN ?5 AND {HEALTHY}
-		THEN min({N} + ?2, coalesce(deadline, {NEVER})) ELSE excluded.expires_at END
+	expires_at = CASE WHEN {HEALTHY}
+		THEN min(max(expires_at, {N} + ?2), coalesce(CASE WHEN ?5 THEN deadline ELSE ?3 END, {NEVER}))
+		ELSE excluded.expires_at END
 WHERE NOT {TOMB}`
 
 	// sqlDelta is a delta that keeps the deadline: ?1 id, ?2 ttl, ?3 patch.

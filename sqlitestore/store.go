@@ -171,10 +171,12 @@ func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
 // (json_patch) and the new expiry happen in one statement, under the
 // database's write lock. The expiry is capped at the record's deadline
 // column (its "__deadline"), and a delta to a record past it gives
-// sessions.ErrNotFound. A delta or touch that changes no row runs a second
-// statement, a read, to tell a tombstone (sessions.ErrInvalidated) from a
-// missing record; a Replace under an ID that already has a row runs the
-// upsert after the insert that found it there.
+// sessions.ErrNotFound. A Write in sessions.ModeUpsert to a live record
+// never shortens its expiry: it becomes the later of the one it has and ttl
+// from now, under that cap. A delta or touch that changes no row runs a
+// second statement, a read, to tell a tombstone (sessions.ErrInvalidated)
+// from a missing record; a Replace under an ID that already has a row runs
+// the upsert after the insert that found it there.
 //
 // A row that is not a record Read can return (see Read) counts as none: a
 // delta or touch gives sessions.ErrNotFound and leaves it as it is, and a
