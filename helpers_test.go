@@ -392,7 +392,7 @@ func (b *blobStore) Write(ctx context.Context, id string, ch Change, ttl time.Du
 		return err
 	}
 	expires := b.now().Add(ttl)
-	if old := b.blobs[id].expires; ch.Mode == ModeUpsert && live && old.After(expires) {
+	if old := b.blobs[id].expires; ch.Mode == ModeUpsert && !ch.IsTouch() && live && old.After(expires) {
 		expires = old
 	}
 	b.blobs[id] = blobEntry{data: data, expires: expires}

@@ -52,10 +52,11 @@ const (
 	// when none is live. The Manager uses it for the records that several
 	// requests may create at once (a user's index of sessions, a renewed
 	// session's successors), where a Replace would let the last of them drop
-	// the others' keys. It never shortens the expiry of a live record: the
-	// expiry becomes the later of the one it has and ttl from now, so that a
-	// writer with a shorter ttl cannot end what another listed. An empty
-	// Change is a touch, which creates nothing.
+	// the others' keys. Unless it is a touch, it never shortens the expiry
+	// of a live record: the expiry becomes the later of the one it has and
+	// ttl from now, so that a writer with a shorter ttl cannot end what
+	// another listed. An empty Change is a touch, which creates nothing and
+	// sets the expiry as any touch does.
 	ModeUpsert
 )
 

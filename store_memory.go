@@ -164,7 +164,7 @@ func (s *MemoryStore) Write(ctx context.Context, id string, ch Change, ttl time.
 		ttl = left
 	}
 	expires := addTTL(now, ttl)
-	if ch.Mode == ModeUpsert && live && e.expires > expires {
+	if ch.Mode == ModeUpsert && !ch.IsTouch() && live && e.expires > expires {
 		expires = e.expires // an upsert never shortens what another writer set
 	}
 	e.expires = expires

@@ -129,7 +129,7 @@ func (s *refStore) Write(ctx context.Context, id string, ch sessions.Change, ttl
 		e.rec = ch.Apply(e.rec)
 	}
 	expires := s.now().Add(ttl)
-	if ch.Mode == sessions.ModeUpsert && ok && e.expires.After(expires) && s.flaw != flawUpsertShortens {
+	if ch.Mode == sessions.ModeUpsert && !ch.IsTouch() && ok && e.expires.After(expires) && s.flaw != flawUpsertShortens {
 		expires = e.expires
 	}
 	e.expires = expires

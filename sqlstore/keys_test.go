@@ -84,7 +84,11 @@ func (s *jsonStore) Write(ctx context.Context, id string, ch sessions.Change, tt
 			return err
 		}
 	}
-	s.rows[id] = jsonRow{data: data, expires: s.now().Add(ttl)}
+	expires := s.now().Add(ttl)
+	if ch.Mode == sessions.ModeUpsert && !ch.IsTouch() && ok && r.expires.After(expires) {
+		expires = r.expires // an upsert never shortens the expiry
+	}
+	s.rows[id] = jsonRow{data: data, expires: expires}
 	return nil
 }
 

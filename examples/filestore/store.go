@@ -188,7 +188,7 @@ func (s *Store) Write(ctx context.Context, id string, ch sessions.Change, ttl ti
 	}
 	now := time.Now().UnixNano()
 	expires, ended := expiry(rec, ttl, now)
-	if ch.Mode == sessions.ModeUpsert && live && old.expires > expires {
+	if ch.Mode == sessions.ModeUpsert && !ch.IsTouch() && live && old.expires > expires {
 		expires = old.expires // an upsert never shortens what another writer set
 	}
 	switch {
