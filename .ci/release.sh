@@ -34,6 +34,13 @@ modules=(
 )
 base=github.com/sessionkit/sessions
 
+echo "--- release check: its tool, .ci/releasecheck"
+(
+	cd .ci/releasecheck
+	go vet ./...
+	go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+)
+
 work=$(mktemp -d)
 proxy=$work/proxy
 # The module cache keeps third-party modules; this repository's are dropped
